@@ -1,0 +1,3 @@
+module wasio.example/hello_world
+
+go 1.23

@@ -1,0 +1,3 @@
+module wasio.example/random
+
+go 1.23
