@@ -1,0 +1,3 @@
+module wasio.example/hash_utils
+
+go 1.23

@@ -1,0 +1,3 @@
+module wasio.example/time_utils
+
+go 1.23
