@@ -13,9 +13,9 @@ export const Errno = {
   nametoolong: 37, netdown: 38, netreset: 39, netunreach: 40, nfile: 41, nobufs: 42, nodev: 43,
   noent: 44, noexec: 45, nolck: 46, nolink: 47, nomem: 48, nomsg: 49, noprotoopt: 50, nospc: 51,
   nosys: 52, notconn: 53, notdir: 54, notempty: 55, notrecoverable: 56, notsock: 57, notsup: 58,
-  notty: 59, overflow: 60, ownerdead: 61, perm: 62, pipe: 63, proto: 64, protonosupport: 65,
-  prototype: 66, range: 67, rofs: 68, spipe: 69, srch: 70, stale: 71, timedout: 72, txtbsy: 73,
-  xdev: 74, notcapable: 75,
+  notty: 59, nxio: 60, overflow: 61, ownerdead: 62, perm: 63, pipe: 64, proto: 65,
+  protonosupport: 66, prototype: 67, range: 68, rofs: 69, spipe: 70, srch: 71, stale: 72,
+  timedout: 73, txtbsy: 74, xdev: 75, notcapable: 76,
 } as const;
 export type ErrnoName = keyof typeof Errno;
 
