@@ -1,0 +1,63 @@
+/**
+ * In-process cost of one instantiate + run of a small WASI command, the module compiled
+ * once: WASIO's host against node:wasi, interleaved in one process so both see the same
+ * machine state. Prints the median and p90 of each, in microseconds.
+ *
+ *   node dist/bench/instantiate.js [MODULE.wasm] [RUNS]
+ *
+ * node:wasi needs real descriptors for its streams, so it gets a request file and /dev/null
+ * opened once; ours gets the request bytes and a capture buffer, as the server uses it.
+ */
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WASI } from 'node:wasi';
+import { CaptureSink, runCommand } from '../src/wasi/index.js';
+
+const modulePath = process.argv[2] ?? new URL('../../examples/instruments/tiny_hello.wasm', import.meta.url).pathname;
+const runs = Number(process.argv[3] ?? 1000);
+const request = Buffer.from(JSON.stringify({ params: { name: 'Bench' }, seed: -4233125112876243210n.toString() }));
+const module = new WebAssembly.Module(readFileSync(modulePath));
+
+function runOurs(): void {
+  const stdout = new CaptureSink();
+  const result = runCommand(module, { args: ['bench'], stdin: request, stdout });
+  if (result.exitCode !== 0 || stdout.byteLength === 0) throw new Error('unexpected result from our host');
+}
+
+const requestFile = join(tmpdir(), `wasio-bench-${process.pid}.json`);
+writeFileSync(requestFile, request);
+const devNull = openSync('/dev/null', 'w');
+
+function runNodeWasi(): void {
+  const stdin = openSync(requestFile, 'r');
+  try {
+    const wasi = new WASI({ version: 'preview1', args: ['bench'], env: {}, stdin, stdout: devNull, stderr: devNull, returnOnExit: true });
+    const instance = new WebAssembly.Instance(module, wasi.getImportObject() as WebAssembly.Imports);
+    if (wasi.start(instance) !== 0) throw new Error('unexpected exit from node:wasi');
+  } finally {
+    closeSync(stdin);
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] as number;
+}
+
+const timings = { wasio: [] as number[], 'node:wasi': [] as number[] };
+for (let i = 0; i < 50; i++) {
+  runOurs();
+  runNodeWasi();
+}
+for (let i = 0; i < runs; i++) {
+  for (const [name, run] of [['wasio', runOurs], ['node:wasi', runNodeWasi]] as const) {
+    const start = process.hrtime.bigint();
+    run();
+    timings[name].push(Number(process.hrtime.bigint() - start) / 1000);
+  }
+}
+closeSync(devNull);
+for (const [name, values] of Object.entries(timings)) {
+  values.sort((a, b) => a - b);
+  process.stdout.write(`${name.padEnd(10)} median ${percentile(values, 0.5).toFixed(1)} µs  p90 ${percentile(values, 0.9).toFixed(1)} µs  (${runs} runs)\n`);
+}
