@@ -20,9 +20,9 @@ export const LIMIT_DEFAULTS = Object.freeze({
 });
 
 const DEFAULT_PORT = 8080;
-const PORT_RULE = 'must be a TCP port 0-65535, as a number or a string of digits';
 const DEFAULT_CACHE_TTL = 300;
 const DEFAULT_CACHE_SIZE = 1024;
+const PORT_RULE = 'must be a TCP port 0-65535, as a number or a string of digits';
 
 /** The methods a route answers when it lists none. */
 const DEFAULT_METHODS: readonly string[] = Object.freeze(['GET', 'HEAD', 'POST']);
@@ -132,11 +132,13 @@ const filesystemSchema = z
     // The Go version skipped a filesystem with an empty field; both empty stays "no mount",
     // one empty is a half-written mount and is reported instead of silently dropped.
     if (fs.mount === '' && fs.path === '') return;
-    for (const key of ['mount', 'path'] as const) {
-      if (fs[key] === '') ctx.addIssue({ code: 'custom', path: [key], message: 'must not be empty when the other of mount and path is set' });
-    }
+    const halfWritten = 'must not be empty when the other of mount and path is set';
+    if (fs.path === '') ctx.addIssue({ code: 'custom', path: ['path'], message: halfWritten });
+    if (fs.mount === '') ctx.addIssue({ code: 'custom', path: ['mount'], message: halfWritten });
     const guest = guestPathSchema.safeParse(fs.mount);
-    for (const issue of guest.error?.issues ?? []) ctx.addIssue({ code: 'custom', path: ['mount'], message: issue.message });
+    if (fs.mount !== '' && !guest.success) {
+      for (const issue of guest.error.issues) ctx.addIssue({ code: 'custom', path: ['mount'], message: issue.message });
+    }
   })
   .describe('The Go version\'s single read-write mount; the same as one entry of mounts.');
 
@@ -215,7 +217,7 @@ export const configSchema = z
       .transform((port) => (port === '' ? DEFAULT_PORT : Number(port)))
       .describe('TCP port to listen on; the PORT variable and --port override it.'),
     host: z.string().regex(/^\S+$/, 'must be a host name or IP address').default('127.0.0.1').describe('Address to listen on.'),
-    // The Go version took 0 (and less) for "the default"; 0 keeps that meaning.
+    // The Go version took 0 for "the default"; so does this one.
     cache_ttl: z
       .int()
       .min(0)
@@ -257,8 +259,10 @@ type DeepReadonly<T> = T extends readonly (infer E)[]
     ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
     : T;
 
-type ParsedRoute = z.output<typeof routeSchema>;
-type ParsedConfig = z.output<typeof configSchema>;
+/** A route as validated, before it is resolved against the rest of the file. */
+export type ParsedRoute = z.output<typeof routeSchema>;
+/** A config as validated, before its routes are resolved. */
+export type ParsedConfig = z.output<typeof configSchema>;
 
 /**
  * One route, fully resolved: `path` is its key in `routes`, every limit and the ttl are set,
@@ -276,5 +280,8 @@ export type Config = DeepReadonly<
   Omit<ParsedConfig, 'routes'> & { file: string; routes: Record<string, RouteConfig> }
 >;
 
-/** A config file as written, before defaults: what an editor or a generator may produce. */
+/**
+ * A config file as written, before defaults, without `$schema` and `_` keys: what a program
+ * that writes config files should produce.
+ */
 export type ConfigFile = z.input<typeof configSchema>;

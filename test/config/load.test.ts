@@ -216,10 +216,10 @@ test('overrides replace the file\'s port and host, and are validated like them',
     assert.ok(error instanceof ConfigError);
     assert.equal(error.code, 'WASIO_ERR_CONFIG_INVALID_VALUE');
     assert.equal(error.keyPath, 'port');
-    assert.match(error.message, /override "eighty" must be a TCP port 0-65535/);
+    assert.match(error.message, /: port: override must be a TCP port 0-65535, .*got "eighty"$/);
     return true;
   });
-  assert.throws(() => parse({}, { port: 70000 }), ConfigError);
+  assert.throws(() => parse({}, { port: 70000 }), { message: /port: override must be at most 65535, got 70000$/ });
   assert.throws(() => parse({}, { host: '' }), ConfigError);
 });
 
