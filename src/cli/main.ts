@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 /** The `wasio` command line. */
 import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/index.js';
 import { VERSION } from '../version.js';
 import { CliUsageError } from './errors.js';
+import { check } from './check-command.js';
+import { createLogger } from './logger.js';
 import { runModuleFile } from './run-command.js';
+import { serve } from './serve-command.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -13,6 +17,24 @@ function buildProgram(): Command {
     .version(VERSION, '-V, --version')
     .enablePositionalOptions()
     .exitOverride();
+
+  program
+    .command('serve', { isDefault: true })
+    .description('serve the instruments of a config file over HTTP')
+    .option('-c, --config <FILE>', 'config file', 'config.json')
+    .option('--port <N>', 'port to listen on (overrides the config and PORT)')
+    .option('--host <H>', 'address to listen on (overrides the config)')
+    .action(async (options: { config: string; port?: string; host?: string }) => {
+      await serve(options, createLogger());
+    });
+
+  program
+    .command('check')
+    .description('validate a config file and compile every module; one line per problem')
+    .option('-c, --config <FILE>', 'config file', 'config.json')
+    .action(async (options: { config: string }) => {
+      process.exitCode = await check(options.config, (line) => process.stdout.write(`${line}\n`));
+    });
 
   program
     .command('run')
@@ -35,7 +57,7 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode;
-  } else if (error instanceof CliUsageError || (error as NodeJS.ErrnoException).code === 'ENOENT') {
+  } else if (error instanceof CliUsageError || error instanceof ConfigError || (error as NodeJS.ErrnoException).code === 'ENOENT') {
     process.stderr.write(`wasio: ${(error as Error).message}\n`);
     process.exitCode = 2;
   } else {

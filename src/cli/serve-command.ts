@@ -1,0 +1,98 @@
+/**
+ * `wasio serve`: load the config, start the runtime and the HTTP server, reload the config
+ * when its file changes, and shut down cleanly on SIGINT/SIGTERM.
+ */
+import { watch } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { loadConfig, type Config, type ConfigOverrides } from '../config/index.js';
+import { WasioServer } from '../http/server.js';
+import { Runtime } from '../runtime/index.js';
+
+export interface ServeOptions {
+  readonly config: string;
+  readonly port?: string;
+  readonly host?: string;
+}
+
+/** How long in-flight requests get to finish on shutdown, beyond the longest route timeout. */
+const SHUTDOWN_GRACE_MS = 5_000;
+const RELOAD_DEBOUNCE_MS = 100;
+
+function longestTimeout(config: Config): number {
+  return Math.max(0, ...Object.values(config.routes).map((route) => route.timeout_ms));
+}
+
+/** Compiles every route's module now, so first requests do not wait for a compiler. */
+function warmUp(config: Config, runtime: Runtime, logger: Logger): void {
+  for (const route of Object.values(config.routes)) {
+    runtime.modules.get(route.wasm_file).catch((error: Error) => {
+      logger.error({ route: route.path, code: (error as { code?: string }).code }, error.message);
+    });
+  }
+}
+
+/** Runs the server until a signal stops it. */
+export async function serve(options: ServeOptions, logger: Logger): Promise<void> {
+  const overrides: ConfigOverrides = {
+    port: options.port ?? process.env['PORT'],
+    host: options.host,
+  };
+  const config = await loadConfig(options.config, overrides);
+  const runtime = new Runtime({
+    workers: config.workers,
+    maxQueue: config.max_queue,
+    maxModules: config.cache_size,
+    watchModules: true,
+    onCompiled: (module) => logger.info({ module: module.path, compileMs: Math.round(module.compileMs), bytes: module.byteLength }, 'module compiled'),
+    onModuleChanged: (path) => logger.info({ module: path }, 'module changed on disk; recompiling on next use'),
+    onWorkerReplaced: (reason) => logger.warn({ reason }, 'worker replaced'),
+  });
+  const server = new WasioServer({ config, runtime, logger });
+  warmUp(config, runtime, logger);
+  const address = await server.listen(config.port, config.host);
+  logger.info({ host: address.host, port: address.port, routes: Object.keys(config.routes).length, workers: config.workers },
+    `WASIO listening on http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`);
+
+  let reloadTimer: NodeJS.Timeout | undefined;
+  const reload = async (): Promise<void> => {
+    try {
+      const next = await loadConfig(config.file, overrides);
+      if (next.workers !== server.config.workers || next.port !== server.config.port || next.host !== server.config.host) {
+        logger.warn('config changed port, host or workers; those take effect on restart');
+      }
+      server.swapConfig(next);
+      warmUp(next, runtime, logger);
+      logger.info({ file: config.file, routes: Object.keys(next.routes).length }, 'config reloaded');
+    } catch (error) {
+      logger.error({ file: config.file, code: (error as { code?: string }).code }, `config not reloaded, keeping the previous one: ${(error as Error).message}`);
+    }
+  };
+  const watcher = watch(dirname(config.file), { persistent: false }, (_event, filename) => {
+    if (filename?.toString() !== basename(config.file)) return;
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(() => void reload(), RELOAD_DEBOUNCE_MS);
+  });
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      logger.info({ signal }, 'shutting down: finishing in-flight requests');
+      watcher.close();
+      clearTimeout(reloadTimer);
+      const force = setTimeout(() => {
+        logger.error('shutdown took too long; exiting');
+        process.exit(1);
+      }, longestTimeout(server.config) + SHUTDOWN_GRACE_MS);
+      force.unref();
+      server.close().then(() => {
+        logger.info('stopped');
+        resolve();
+      }, (error: Error) => {
+        logger.error({ err: error }, 'error during shutdown');
+        resolve();
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

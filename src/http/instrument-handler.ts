@@ -1,0 +1,162 @@
+/**
+ * Serving one request on an instrument route: method check, response cache, running the
+ * module on the runtime, and turning its result (or failure) into an HTTP response.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RouteConfig } from '../config/index.js';
+import type { InstrumentRequest } from '../protocol/request.js';
+import { encodeWasioPayload, nextSeed, wasioContentType } from '../protocol/wasio.js';
+import { RuntimeError, RunFailure, type Runtime } from '../runtime/index.js';
+import { cacheKey, matchesEtag, type CachedResponse, type ResponseCache } from './response-cache.js';
+import type { RouteMatch } from './router.js';
+
+/** What the access log and the stats learn about one instrument request. */
+export interface InstrumentTrace {
+  route: string | undefined;
+  cache: 'HIT' | 'MISS' | undefined;
+  instanceMs: number | undefined;
+  queueMs: number | undefined;
+  error: string | undefined;
+}
+
+/** The status and short body for each way a run can fail. */
+export function failureResponse(error: RuntimeError): { status: number; body: string } {
+  switch (error.code) {
+    case 'WASIO_ERR_TIMEOUT':
+      return { status: 504, body: 'instrument timed out' };
+    case 'WASIO_ERR_QUEUE_FULL':
+    case 'WASIO_ERR_POOL_CLOSED':
+      return { status: 503, body: 'server overloaded, retry later' };
+    case 'WASIO_ERR_MODULE_LOAD':
+      return { status: 500, body: 'instrument could not be loaded' };
+    case 'WASIO_ERR_OUTPUT_LIMIT':
+      return { status: 500, body: 'instrument output too large' };
+    case 'WASIO_ERR_ABORTED':
+      return { status: 499, body: 'client closed request' };
+    default:
+      return { status: 500, body: 'instrument failed' };
+  }
+}
+
+/** Methods a route answers: HEAD wherever GET is. */
+export function allowedMethods(route: RouteConfig): string[] {
+  const methods = [...route.methods];
+  if (methods.includes('GET') && !methods.includes('HEAD')) methods.push('HEAD');
+  return methods;
+}
+
+function headerRecord(request: FastifyRequest): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
+
+function sendCached(reply: FastifyReply, entry: CachedResponse, status: 'HIT' | 'MISS', ifNoneMatch: string | undefined): void {
+  reply.header('x-cache', status).header('etag', entry.etag).header('age', Math.floor((Date.now() - entry.storedAt) / 1000));
+  if (matchesEtag(ifNoneMatch, entry.etag)) {
+    reply.code(304).send();
+    return;
+  }
+  reply.code(200).header('content-type', entry.contentType).send(Buffer.from(entry.body.buffer, entry.body.byteOffset, entry.body.byteLength));
+}
+
+function logStderr(request: FastifyRequest, route: string, stderr: Uint8Array): void {
+  if (stderr.byteLength === 0) return;
+  for (const line of Buffer.from(stderr.buffer, stderr.byteOffset, stderr.byteLength).toString('utf8').split('\n')) {
+    if (line !== '') request.log.info({ route, stream: 'stderr' }, line);
+  }
+}
+
+/**
+ * Answers `request` from `match.route`. Always sends a response, except when the client went
+ * away, and fills `trace` for the access log.
+ */
+export async function serveInstrument(
+  request: FastifyRequest, reply: FastifyReply, match: RouteMatch, runtime: Runtime, cache: ResponseCache, trace: InstrumentTrace,
+): Promise<void> {
+  const { route } = match;
+  trace.route = route.path;
+  const allowed = allowedMethods(route);
+  if (!allowed.includes(request.method)) {
+    reply.code(405).header('allow', allowed.join(', ')).type('text/plain; charset=utf-8').send('method not allowed');
+    return;
+  }
+  if (route.protocol !== 'wasio') {
+    request.log.error({ route: route.path, protocol: route.protocol }, 'protocol not supported by this version');
+    reply.code(501).type('text/plain; charset=utf-8').send(`protocol ${route.protocol} not supported yet`);
+    return;
+  }
+
+  const url = request.raw.url ?? '/';
+  const queryAt = url.indexOf('?');
+  const path = queryAt === -1 ? url : url.slice(0, queryAt);
+  const rawQuery = queryAt === -1 ? '' : url.slice(queryAt + 1);
+  const cacheable = route.cache && (request.method === 'GET' || request.method === 'HEAD');
+  const key = cacheable ? cacheKey(path, rawQuery) : '';
+  const ifNoneMatch = request.headers['if-none-match'];
+  if (cacheable) {
+    const hit = cache.get(key);
+    if (hit !== undefined) {
+      trace.cache = 'HIT';
+      sendCached(reply, hit, 'HIT', ifNoneMatch);
+      return;
+    }
+    trace.cache = 'MISS';
+  }
+
+  const body = request.body instanceof Uint8Array ? request.body : new Uint8Array(0);
+  const instrumentRequest: InstrumentRequest = {
+    method: request.method, path, rawQuery, route: route.path, pathParams: match.params,
+    headers: headerRecord(request), body,
+  };
+  const abort = new AbortController();
+  const onClose = (): void => {
+    if (!reply.raw.writableFinished) abort.abort();
+  };
+  request.raw.socket.once('close', onClose);
+  try {
+    const outcome = await runtime.invoke({
+      wasmFile: route.wasm_file,
+      spec: {
+        args: [route.wasm_file, ...route.args],
+        env: route.env,
+        stdin: encodeWasioPayload(instrumentRequest, nextSeed()),
+        mounts: route.mounts.map((mount) => ({ guest: mount.guest, host: mount.host, readonly: mount.readonly })),
+        maxOutputBytes: route.max_output_bytes,
+      },
+      group: route.path,
+      timeoutMs: route.timeout_ms,
+      ...(route.max_concurrency === null ? {} : { maxConcurrency: route.max_concurrency }),
+      signal: abort.signal,
+    });
+    trace.instanceMs = outcome.runMs;
+    trace.queueMs = outcome.queueMs;
+    logStderr(request, route.path, outcome.stderr);
+    if (outcome.exitCode !== 0) {
+      trace.error = `exit status ${outcome.exitCode}`;
+      request.log.error({ route: route.path, exitCode: outcome.exitCode }, 'instrument exited with a non-zero status');
+      reply.code(500).type('text/plain; charset=utf-8').send(`instrument failed (exit status ${outcome.exitCode})`);
+      return;
+    }
+    const contentType = wasioContentType(outcome.stdout, route.content_type);
+    if (cacheable) {
+      sendCached(reply, cache.set(key, outcome.stdout, contentType, route.ttl), 'MISS', ifNoneMatch);
+      return;
+    }
+    reply.code(200).header('content-type', contentType)
+      .send(Buffer.from(outcome.stdout.buffer, outcome.stdout.byteOffset, outcome.stdout.byteLength));
+  } catch (error) {
+    if (!(error instanceof RuntimeError)) throw error;
+    const { status, body: message } = failureResponse(error);
+    trace.error = error.code;
+    if (error instanceof RunFailure) logStderr(request, route.path, error.stderr);
+    request.log.error({ route: route.path, code: error.code, reason: error instanceof RunFailure ? error.reason : undefined }, error.message);
+    if (status === 503) reply.header('retry-after', '1');
+    reply.code(status).type('text/plain; charset=utf-8').send(message);
+  } finally {
+    request.raw.socket.off('close', onClose);
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The HTTP server: built-in pages first, then the instrument routes of the current config.
+ * The config (with its router and response cache) is one immutable value swapped whole on
+ * reload, so a request sees either the old config or the new one, never a mix.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import type { Runtime } from '../runtime/index.js';
+import { readLimitedBody } from './body.js';
+import { serveInstrument, type InstrumentTrace } from './instrument-handler.js';
+import { renderIndexPage, renderMonitoringPage } from './pages.js';
+import { ResponseCache } from './response-cache.js';
+import { Router, type RouteMatch } from './router.js';
+import { ServerStats } from './stats.js';
+
+interface ServingState {
+  readonly config: Config;
+  readonly router: Router;
+  readonly cache: ResponseCache;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    wasioMatch: RouteMatch | undefined;
+    wasioState: ServingState;
+    wasioTrace: InstrumentTrace | undefined;
+  }
+}
+
+export interface ServerOptions {
+  readonly config: Config;
+  readonly runtime: Runtime;
+  readonly logger: Logger;
+}
+
+const REQUEST_ID = /^[\w.:@/+=-]{1,200}$/;
+
+function requestId(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+function stateFor(config: Config): ServingState {
+  return { config, router: new Router(Object.values(config.routes)), cache: new ResponseCache(config.cache_size) };
+}
+
+export class WasioServer {
+  readonly stats = new ServerStats();
+  private state: ServingState;
+  private readonly app: FastifyInstance;
+
+  constructor(private readonly options: ServerOptions) {
+    this.state = stateFor(options.config);
+    this.app = Fastify({
+      loggerInstance: options.logger as FastifyBaseLogger,
+      disableRequestLogging: true,
+      genReqId: requestId,
+      requestIdLogLabel: 'reqId',
+      exposeHeadRoutes: false,
+      return503OnClosing: true,
+    });
+    this.registerHooks();
+    this.registerBuiltins();
+    this.app.all('*', (request, reply) => this.serveRoute(request, reply));
+  }
+
+  get config(): Config {
+    return this.state.config;
+  }
+
+  /** Starts listening; resolves with the address actually bound (port 0 picks one). */
+  async listen(port: number, host: string): Promise<{ host: string; port: number }> {
+    await this.app.listen({ port, host });
+    const address = this.app.server.address();
+    if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
+    return { host: address.address, port: address.port };
+  }
+
+  /** Serves `config` from the next request on; in-flight requests finish on the old one. */
+  swapConfig(config: Config): void {
+    this.state = stateFor(config);
+  }
+
+  /** Stops accepting, lets in-flight requests finish, then stops the runtime. */
+  async close(): Promise<void> {
+    await this.app.close();
+    await this.options.runtime.close();
+  }
+
+  private registerHooks(): void {
+    this.app.decorateRequest('wasioMatch', undefined);
+    this.app.decorateRequest('wasioTrace', undefined);
+    this.app.decorateRequest('wasioState', undefined as unknown as ServingState);
+    this.app.addHook('onRequest', async (request, reply) => {
+      reply.header('x-request-id', request.id);
+      const state = this.state;
+      request.wasioState = state;
+      const url = request.raw.url ?? '/';
+      const queryAt = url.indexOf('?');
+      request.wasioMatch = state.router.match(queryAt === -1 ? url : url.slice(0, queryAt));
+    });
+    this.app.removeAllContentTypeParsers();
+    this.app.addContentTypeParser('*', (request, payload, done) => {
+      const limit = request.wasioMatch?.route.max_body_bytes ?? 0;
+      readLimitedBody(payload, request.headers['content-length'], limit).then((body) => done(null, body), done);
+    });
+    this.app.addHook('onResponse', async (request, reply) => {
+      const trace = request.wasioTrace;
+      if (trace === undefined) return;
+      const durationMs = reply.elapsedTime;
+      this.stats.record({ route: trace.route, status: reply.statusCode, durationMs, cache: trace.cache });
+      request.log.info({
+        method: request.method, path: request.raw.url, status: reply.statusCode,
+        bytes: Number(reply.getHeader('content-length') ?? 0), durationMs: Math.round(durationMs * 100) / 100,
+        route: trace.route, cache: trace.cache, instanceMs: trace.instanceMs === undefined ? undefined : Math.round(trace.instanceMs * 100) / 100,
+        queueMs: trace.queueMs === undefined ? undefined : Math.round(trace.queueMs * 100) / 100, error: trace.error,
+      }, 'request');
+    });
+    this.app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+      const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+      if (status === 500) request.log.error({ err: error }, 'request failed');
+      if (request.wasioTrace !== undefined) request.wasioTrace.error = error.message;
+      reply.code(status).type('text/plain; charset=utf-8').send(status === 413 ? 'request body too large' : status === 500 ? 'internal error' : error.message);
+    });
+  }
+
+  private registerBuiltins(): void {
+    this.app.get('/health', (_request, reply) => {
+      reply.type('text/plain; charset=utf-8').send('OK');
+    });
+    this.app.get('/', (request, reply) => {
+      const { config } = request.wasioState;
+      if (!config.index_page) return this.serveRoute(request, reply);
+      return reply.type('text/html; charset=utf-8').send(renderIndexPage(config));
+    });
+    this.app.get('/monitoring', (request, reply) => {
+      if (!request.wasioState.config.monitoring) return this.serveRoute(request, reply);
+      const format = (request.query as Record<string, unknown>)['format'];
+      if (format === 'json') return reply.send(this.statsDocument(request.wasioState));
+      return reply.type('text/html; charset=utf-8').send(renderMonitoringPage());
+    });
+    this.app.get('/stats', (request, reply) => {
+      if (!request.wasioState.config.monitoring) return this.serveRoute(request, reply);
+      return reply.send(this.statsDocument(request.wasioState));
+    });
+  }
+
+  private statsDocument(state: ServingState): Record<string, unknown> {
+    const runtime = this.options.runtime.stats();
+    const routes: Record<string, unknown> = {};
+    for (const [path, route] of this.stats.routes) {
+      routes[path] = {
+        requests: route.requests, successes: route.successes, errors: route.errors,
+        cache_hits: route.cacheHits, cache_misses: route.cacheMisses,
+        avg_ms: route.requests === 0 ? 0 : route.totalMs / route.requests,
+        min_ms: route.requests === 0 ? 0 : route.minMs, max_ms: route.maxMs, last_status: route.lastStatus,
+      };
+    }
+    return {
+      uptime_seconds: this.stats.uptimeSeconds(),
+      total_requests: this.stats.requests,
+      successes: this.stats.successes,
+      errors: this.stats.errors,
+      response_cache: { hits: state.cache.hits, misses: state.cache.misses, entries: state.cache.size },
+      module_cache: runtime.modules,
+      workers: { total: runtime.pool.workers, busy: runtime.pool.busy, queued: runtime.pool.queued, replaced: runtime.pool.replaced },
+      routes,
+    };
+  }
+
+  private async serveRoute(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const trace: InstrumentTrace = { route: undefined, cache: undefined, instanceMs: undefined, queueMs: undefined, error: undefined };
+    request.wasioTrace = trace;
+    const match = request.wasioMatch;
+    if (match === undefined) {
+      reply.code(404).type('text/plain; charset=utf-8').send('not found');
+      return;
+    }
+    const { runtime } = this.options;
+    await serveInstrument(request, reply, match, runtime, request.wasioState.cache, trace);
+  }
+}

@@ -1,0 +1,9 @@
+/**
+ * The runtime layer: compiled modules, the worker pool, and `Runtime.invoke`, the one entry
+ * point the protocol and http layers use to run a module.
+ */
+export { Runtime, type RuntimeOptions, type Invocation } from './runtime.js';
+export { ModuleStore, type CompiledModule, type ModuleStoreStats } from './module-store.js';
+export { type RunOutcome, type PoolStats } from './worker-pool.js';
+export type { RunSpec } from './messages.js';
+export { RuntimeError, RunFailure, ModuleLoadError, type RuntimeErrorCode } from './errors.js';

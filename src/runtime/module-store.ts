@@ -1,0 +1,138 @@
+/**
+ * Compiled modules, kept so each file is compiled once. Concurrent first requests for the
+ * same file share one compilation; a file that changes on disk is dropped and compiled
+ * afresh on its next use; the number kept is bounded (least recently used goes first).
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import { LRUCache } from 'lru-cache';
+import { missingImports } from '../wasi/index.js';
+import { ModuleLoadError } from './errors.js';
+
+export interface CompiledModule {
+  /** Unique per compilation: workers cache modules by it. */
+  readonly id: number;
+  readonly path: string;
+  readonly module: WebAssembly.Module;
+  readonly byteLength: number;
+  readonly compileMs: number;
+}
+
+export interface ModuleStoreOptions {
+  /** How many compiled modules to keep. */
+  readonly maxModules: number;
+  /** Watch module files and drop a module when its file changes. */
+  readonly watch?: boolean;
+  /** Told after each compilation (for logs and metrics). */
+  readonly onCompiled?: (module: CompiledModule) => void;
+  /** Told when a watched file changed and its module was dropped. */
+  readonly onChanged?: (path: string) => void;
+}
+
+export interface ModuleStoreStats {
+  readonly hits: number;
+  readonly misses: number;
+  readonly compiles: number;
+  readonly cached: number;
+}
+
+let nextModuleId = 1;
+
+export class ModuleStore {
+  private readonly modules: LRUCache<string, Promise<CompiledModule>>;
+  private readonly watchers = new Map<string, FSWatcher>();
+  private hits = 0;
+  private misses = 0;
+  private compiles = 0;
+
+  constructor(private readonly options: ModuleStoreOptions) {
+    this.modules = new LRUCache({ max: Math.max(1, options.maxModules) });
+  }
+
+  /**
+   * The compiled module of `path` (absolute). Compiles on first use; rejects with
+   * `ModuleLoadError` when the file cannot be read, is not WebAssembly, or needs imports
+   * the WASI host does not provide. A failed load is not kept, so a fixed file loads.
+   */
+  get(path: string): Promise<CompiledModule> {
+    const absolute = resolve(path);
+    const cached = this.modules.get(absolute);
+    if (cached !== undefined) {
+      this.hits += 1;
+      return cached;
+    }
+    this.misses += 1;
+    const loading = this.compile(absolute);
+    this.modules.set(absolute, loading);
+    loading.catch(() => {
+      if (this.modules.peek(absolute) === loading) this.modules.delete(absolute);
+    });
+    if (this.options.watch === true) this.watchDirectory(dirname(absolute));
+    return loading;
+  }
+
+  /** Drops the compiled module of `path`; the next `get` compiles it again. */
+  invalidate(path: string): void {
+    this.modules.delete(resolve(path));
+  }
+
+  stats(): ModuleStoreStats {
+    return { hits: this.hits, misses: this.misses, compiles: this.compiles, cached: this.modules.size };
+  }
+
+  /** Stops watching files. */
+  close(): void {
+    for (const watcher of this.watchers.values()) watcher.close();
+    this.watchers.clear();
+  }
+
+  private async compile(path: string): Promise<CompiledModule> {
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = (await readFile(path)) as Uint8Array<ArrayBuffer>;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new ModuleLoadError(path, code === 'ENOENT' ? 'file not found' : String(error), { cause: error });
+    }
+    const started = performance.now();
+    let module: WebAssembly.Module;
+    try {
+      module = await WebAssembly.compile(bytes);
+    } catch (error) {
+      throw new ModuleLoadError(path, `not a valid WebAssembly module (${(error as Error).message})`, { cause: error });
+    }
+    const missing = missingImports(module);
+    if (missing.length > 0) {
+      throw new ModuleLoadError(path, `needs imports the WASI host does not provide: ${missing.join(', ')}`);
+    }
+    if (!WebAssembly.Module.exports(module).some((entry) => entry.name === '_start' && entry.kind === 'function')) {
+      throw new ModuleLoadError(path, 'exports no _start function (not a WASI command)');
+    }
+    this.compiles += 1;
+    const compiled: CompiledModule = {
+      id: nextModuleId++, path, module, byteLength: bytes.byteLength, compileMs: performance.now() - started,
+    };
+    this.options.onCompiled?.(compiled);
+    return compiled;
+  }
+
+  /** Watches the folder, not the file: editors and build tools replace files by renaming. */
+  private watchDirectory(directory: string): void {
+    if (this.watchers.has(directory)) return;
+    try {
+      const watcher = watch(directory, { persistent: false }, (_event, filename) => {
+        if (filename === null) return;
+        const path = resolve(directory, basename(filename.toString()));
+        if (this.modules.has(path)) {
+          this.modules.delete(path);
+          this.options.onChanged?.(path);
+        }
+      });
+      watcher.on('error', () => this.watchers.delete(directory));
+      this.watchers.set(directory, watcher);
+    } catch {
+      // A folder that cannot be watched still serves; its modules just do not hot-reload.
+    }
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The runtime's one entry point: give it a module file and what the run needs, get back the
+ * exit code and output. It owns the module store and the worker pool.
+ */
+import type { RunSpec } from './messages.js';
+import { ModuleStore, type CompiledModule, type ModuleStoreStats } from './module-store.js';
+import { WorkerPool, type PoolStats, type RunOutcome } from './worker-pool.js';
+
+export interface RuntimeOptions {
+  readonly workers: number;
+  readonly maxQueue: number;
+  /** Compiled modules kept (in the store and in each worker). */
+  readonly maxModules: number;
+  /** Recompile a module when its file changes. */
+  readonly watchModules: boolean;
+  readonly onCompiled?: (module: CompiledModule) => void;
+  readonly onModuleChanged?: (path: string) => void;
+  readonly onWorkerReplaced?: (reason: string) => void;
+}
+
+export interface Invocation {
+  /** Absolute path of the module file. */
+  readonly wasmFile: string;
+  readonly spec: RunSpec;
+  /** Jobs of one group (a route) take turns with other groups. */
+  readonly group: string;
+  readonly maxConcurrency?: number;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+export class Runtime {
+  readonly modules: ModuleStore;
+  private readonly pool: WorkerPool;
+
+  constructor(options: RuntimeOptions) {
+    this.modules = new ModuleStore({
+      maxModules: options.maxModules,
+      watch: options.watchModules,
+      ...(options.onCompiled === undefined ? {} : { onCompiled: options.onCompiled }),
+      ...(options.onModuleChanged === undefined ? {} : { onChanged: options.onModuleChanged }),
+    });
+    this.pool = new WorkerPool({
+      size: options.workers,
+      maxQueue: options.maxQueue,
+      maxModulesPerWorker: options.maxModules,
+      ...(options.onWorkerReplaced === undefined ? {} : { onWorkerReplaced: options.onWorkerReplaced }),
+    });
+  }
+
+  /**
+   * Loads (or reuses) the module and runs it once on a worker. Rejects with
+   * `ModuleLoadError` or `RunFailure`; a non-zero exit code is a result, not an error.
+   */
+  async invoke(invocation: Invocation): Promise<RunOutcome> {
+    const module = await this.modules.get(invocation.wasmFile);
+    return this.pool.run(module, invocation.spec, {
+      group: invocation.group,
+      timeoutMs: invocation.timeoutMs,
+      ...(invocation.maxConcurrency === undefined ? {} : { maxConcurrency: invocation.maxConcurrency }),
+      ...(invocation.signal === undefined ? {} : { signal: invocation.signal }),
+    });
+  }
+
+  stats(): { modules: ModuleStoreStats; pool: PoolStats } {
+    return { modules: this.modules.stats(), pool: this.pool.stats() };
+  }
+
+  /** Waits for queued and running jobs, then stops the workers and file watching. */
+  async close(): Promise<void> {
+    this.modules.close();
+    await this.pool.close();
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * A worker thread of the pool: keeps the modules it has been sent and runs one job at a
+ * time on the WASI host. Output goes back as transferred buffers, never copied twice.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { CaptureSink, runCommand, TrapError, WasiRunError, ProcRaiseError } from '../wasi/index.js';
+import type { ResultMessage, RunMessage } from './messages.js';
+
+const port = parentPort;
+if (port === null) throw new Error('worker-main must run in a worker thread');
+const maxModules = (workerData as { maxModules: number }).maxModules;
+const modules = new Map<number, WebAssembly.Module>();
+
+/** Bytes whose whole buffer can be transferred: small Buffers share Node's pool, so those are copied. */
+function transferable(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
+}
+
+function remember(id: number, module: WebAssembly.Module): void {
+  modules.delete(id);
+  modules.set(id, module);
+  if (modules.size > maxModules) modules.delete(modules.keys().next().value as number);
+}
+
+port.on('message', (message: RunMessage) => {
+  if (message.module !== undefined) remember(message.moduleId, message.module);
+  const module = modules.get(message.moduleId);
+  const stdout = new CaptureSink();
+  const stderr = new CaptureSink();
+  const started = performance.now();
+  let result: ResultMessage;
+  if (module === undefined) {
+    result = {
+      jobId: message.jobId, ok: false, code: 'WASIO_ERR_MODULE_LOAD', message: 'module not present in worker',
+      reason: undefined, stderr: new Uint8Array(0), runMs: 0,
+    };
+  } else {
+    try {
+      const { exitCode } = runCommand(module, { ...message.spec, stdout, stderr });
+      result = {
+        jobId: message.jobId, ok: true, exitCode, stdout: transferable(stdout.bytes()),
+        stderr: transferable(stderr.bytes()), runMs: performance.now() - started,
+      };
+    } catch (error) {
+      if (!(error instanceof WasiRunError)) throw error;
+      const reason = error instanceof TrapError ? error.reason
+        : error instanceof ProcRaiseError ? `signal ${error.signal}` : undefined;
+      result = {
+        jobId: message.jobId, ok: false, code: error.code, message: error.message, reason,
+        stderr: transferable(stderr.bytes()), runMs: performance.now() - started,
+      };
+    }
+  }
+  const transfer = [result.stderr.buffer as ArrayBuffer];
+  if (result.ok) transfer.push(result.stdout.buffer as ArrayBuffer);
+  port.postMessage(result, transfer);
+});

@@ -1,0 +1,315 @@
+/**
+ * The pool of worker threads that run instances, so a busy or runaway guest never blocks the
+ * HTTP loop.
+ *
+ * Scheduling: each job belongs to a group (a route). Waiting jobs are kept per group and
+ * groups take turns, so one route's backlog never starves another. A group may be capped
+ * (`maxConcurrency`). When every worker is busy and a job arrives for a group that has
+ * nothing running, an extra worker is started for it (at most `size` extra ones, retired when
+ * idle): a flood of slow requests to one route cannot hold back the others.
+ *
+ * Limits: a run longer than its `timeoutMs` has its worker terminated and replaced, which
+ * stops any guest, even one in a tight loop. A job waits in the queue at most `timeoutMs`
+ * too (then `WASIO_ERR_QUEUE_FULL`); the queue holds at most `maxQueue` jobs in all.
+ */
+import { Worker } from 'node:worker_threads';
+import { RunFailure } from './errors.js';
+import type { ResultMessage, RunMessage, RunSpec } from './messages.js';
+import type { CompiledModule } from './module-store.js';
+
+export interface WorkerPoolOptions {
+  /** Workers kept running. */
+  readonly size: number;
+  /** Jobs waiting in all, past which new jobs are refused. */
+  readonly maxQueue: number;
+  /** Compiled modules each worker keeps. */
+  readonly maxModulesPerWorker: number;
+  /** Told when a worker is replaced, with why (for logs and metrics). */
+  readonly onWorkerReplaced?: (reason: string) => void;
+}
+
+export interface JobOptions {
+  /** Jobs of one group take turns with other groups; usually the route. */
+  readonly group: string;
+  /** Most jobs of this group running at once; unlimited when absent. */
+  readonly maxConcurrency?: number;
+  readonly timeoutMs: number;
+  /** Aborting stops the job: removed from the queue, or its worker terminated. */
+  readonly signal?: AbortSignal;
+}
+
+export interface RunOutcome {
+  readonly exitCode: number;
+  readonly stdout: Uint8Array;
+  readonly stderr: Uint8Array;
+  /** Time inside the worker, instantiate + run. */
+  readonly runMs: number;
+  /** Time spent waiting for a worker. */
+  readonly queueMs: number;
+}
+
+export interface PoolStats {
+  readonly workers: number;
+  readonly busy: number;
+  readonly queued: number;
+  readonly replaced: number;
+}
+
+interface Job {
+  readonly id: number;
+  readonly module: CompiledModule;
+  readonly spec: RunSpec;
+  readonly options: JobOptions;
+  readonly enqueuedAt: number;
+  readonly resolve: (outcome: RunOutcome) => void;
+  readonly reject: (error: RunFailure) => void;
+  timer: NodeJS.Timeout | undefined;
+  startedAt: number;
+  worker: PoolWorker | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+interface PoolWorker {
+  readonly thread: Worker;
+  readonly modules: Set<number>;
+  readonly extra: boolean;
+  job: Job | undefined;
+}
+
+interface Group {
+  readonly queue: Job[];
+  running: number;
+}
+
+const WORKER_URL = new URL('./worker-main.js', import.meta.url);
+
+export class WorkerPool {
+  private readonly workers = new Set<PoolWorker>();
+  private readonly idle: PoolWorker[] = [];
+  private readonly groups = new Map<string, Group>();
+  /** Groups with waiting jobs, in turn order. */
+  private readonly turns: string[] = [];
+  private queued = 0;
+  private replaced = 0;
+  private nextJobId = 1;
+  private closed = false;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    for (let i = 0; i < options.size; i++) this.spawn(false);
+  }
+
+  /**
+   * Runs `spec` with `module` on a worker. Resolves with the exit code and output; rejects
+   * with `RunFailure` (trap, proc_raise, output limit, timeout, queue full, aborted, worker
+   * died).
+   */
+  run(module: CompiledModule, spec: RunSpec, options: JobOptions): Promise<RunOutcome> {
+    if (this.closed) return Promise.reject(new RunFailure('WASIO_ERR_POOL_CLOSED', 'the server is shutting down'));
+    if (options.signal?.aborted === true) return Promise.reject(abortedFailure());
+    if (this.queued >= this.options.maxQueue) {
+      return Promise.reject(new RunFailure('WASIO_ERR_QUEUE_FULL', `queue full (${this.options.maxQueue} waiting)`));
+    }
+    return new Promise<RunOutcome>((resolve, reject) => {
+      const job: Job = {
+        id: this.nextJobId++, module, spec, options, enqueuedAt: performance.now(), resolve, reject,
+        timer: undefined, startedAt: 0, worker: undefined, onAbort: undefined,
+      };
+      if (options.signal !== undefined) {
+        job.onAbort = () => this.abort(job);
+        options.signal.addEventListener('abort', job.onAbort, { once: true });
+      }
+      this.enqueue(job);
+      this.dispatch();
+    });
+  }
+
+  stats(): PoolStats {
+    return { workers: this.workers.size, busy: this.workers.size - this.idle.length, queued: this.queued, replaced: this.replaced };
+  }
+
+  /** Refuses new jobs, waits for running and queued ones, then stops every worker. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.queued > 0 || this.idle.length < this.workers.size) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await Promise.all([...this.workers].map((worker) => worker.thread.terminate()));
+    this.workers.clear();
+    this.idle.length = 0;
+  }
+
+  private group(name: string): Group {
+    let group = this.groups.get(name);
+    if (group === undefined) {
+      group = { queue: [], running: 0 };
+      this.groups.set(name, group);
+    }
+    return group;
+  }
+
+  private enqueue(job: Job): void {
+    const group = this.group(job.options.group);
+    if (group.queue.length === 0) this.turns.push(job.options.group);
+    group.queue.push(job);
+    this.queued += 1;
+    job.timer = setTimeout(() => {
+      this.removeQueued(job);
+      this.settleFailure(job, new RunFailure('WASIO_ERR_QUEUE_FULL',
+        `no worker free within ${job.options.timeoutMs} ms`));
+    }, job.options.timeoutMs);
+  }
+
+  private removeQueued(job: Job): void {
+    const group = this.group(job.options.group);
+    const index = group.queue.indexOf(job);
+    if (index === -1) return;
+    group.queue.splice(index, 1);
+    this.queued -= 1;
+    if (group.queue.length === 0) this.turns.splice(this.turns.indexOf(job.options.group), 1);
+  }
+
+  /** The next job whose group may run one more, taking groups in turn. */
+  private nextJob(): Job | undefined {
+    for (let i = 0; i < this.turns.length; i++) {
+      const name = this.turns[i] as string;
+      const group = this.group(name);
+      const head = group.queue[0] as Job;
+      if (group.running >= (head.options.maxConcurrency ?? Number.POSITIVE_INFINITY)) continue;
+      group.queue.shift();
+      this.queued -= 1;
+      this.turns.splice(i, 1);
+      if (group.queue.length > 0) this.turns.push(name);
+      return head;
+    }
+    return undefined;
+  }
+
+  private dispatch(): void {
+    for (;;) {
+      if (this.idle.length === 0) this.spawnExtraIfStarved();
+      const worker = this.idle.pop();
+      if (worker === undefined) return;
+      const job = this.nextJob();
+      if (job === undefined) {
+        this.idle.push(worker);
+        this.retireIdleExtras();
+        return;
+      }
+      this.start(worker, job);
+    }
+  }
+
+  /** Starts an extra worker when a group with nothing running has a job waiting. */
+  private spawnExtraIfStarved(): void {
+    const extras = [...this.workers].filter((worker) => worker.extra).length;
+    if (extras >= this.options.size || this.closed) return;
+    const starved = this.turns.some((name) => this.group(name).running === 0);
+    if (starved) this.spawn(true);
+  }
+
+  private retireIdleExtras(): void {
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const worker = this.idle[i] as PoolWorker;
+      if (!worker.extra) continue;
+      this.idle.splice(i, 1);
+      this.workers.delete(worker);
+      void worker.thread.terminate();
+    }
+  }
+
+  private start(worker: PoolWorker, job: Job): void {
+    clearTimeout(job.timer);
+    job.worker = worker;
+    job.startedAt = performance.now();
+    worker.job = job;
+    this.group(job.options.group).running += 1;
+    const known = worker.modules.has(job.module.id);
+    if (!known) worker.modules.add(job.module.id);
+    const message: RunMessage = {
+      jobId: job.id, moduleId: job.module.id, module: known ? undefined : job.module.module, spec: job.spec,
+    };
+    worker.thread.postMessage(message);
+    job.timer = setTimeout(() => {
+      this.kill(worker, job, new RunFailure('WASIO_ERR_TIMEOUT', `instance exceeded its timeout of ${job.options.timeoutMs} ms`));
+    }, job.options.timeoutMs);
+  }
+
+  private abort(job: Job): void {
+    if (job.worker === undefined) {
+      this.removeQueued(job);
+      this.settleFailure(job, abortedFailure());
+    } else {
+      this.kill(job.worker, job, abortedFailure());
+    }
+  }
+
+  /** Ends a running job by terminating its worker; a fresh worker takes its place. */
+  private kill(worker: PoolWorker, job: Job, failure: RunFailure): void {
+    if (worker.job !== job) return;
+    this.finish(worker, job);
+    this.workers.delete(worker);
+    void worker.thread.terminate();
+    this.replaced += 1;
+    this.options.onWorkerReplaced?.(failure.code);
+    if (!worker.extra && !this.closed) this.spawn(false);
+    this.settleFailure(job, failure);
+    this.dispatch();
+  }
+
+  private finish(worker: PoolWorker, job: Job): void {
+    clearTimeout(job.timer);
+    worker.job = undefined;
+    this.group(job.options.group).running -= 1;
+    if (job.onAbort !== undefined) job.options.signal?.removeEventListener('abort', job.onAbort);
+  }
+
+  private settleFailure(job: Job, failure: RunFailure): void {
+    clearTimeout(job.timer);
+    if (job.onAbort !== undefined) job.options.signal?.removeEventListener('abort', job.onAbort);
+    job.reject(failure);
+  }
+
+  private spawn(extra: boolean): void {
+    const thread = new Worker(WORKER_URL, { workerData: { maxModules: this.options.maxModulesPerWorker } });
+    const worker: PoolWorker = { thread, modules: new Set(), extra, job: undefined };
+    thread.on('message', (result: ResultMessage) => this.onResult(worker, result));
+    thread.on('error', (error) => this.onWorkerDied(worker, `worker failed: ${error.message}`));
+    thread.on('exit', (code) => this.onWorkerDied(worker, `worker exited with code ${code}`));
+    thread.unref();
+    this.workers.add(worker);
+    this.idle.push(worker);
+  }
+
+  private onResult(worker: PoolWorker, result: ResultMessage): void {
+    const job = worker.job;
+    if (job === undefined || job.id !== result.jobId) return;
+    this.finish(worker, job);
+    const queueMs = job.startedAt - job.enqueuedAt;
+    if (result.ok) {
+      job.resolve({ exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, runMs: result.runMs, queueMs });
+    } else {
+      job.reject(new RunFailure(result.code, result.message, result.stderr, result.reason));
+    }
+    this.idle.push(worker);
+    this.dispatch();
+  }
+
+  private onWorkerDied(worker: PoolWorker, reason: string): void {
+    if (!this.workers.delete(worker)) return;
+    const index = this.idle.indexOf(worker);
+    if (index !== -1) this.idle.splice(index, 1);
+    const job = worker.job;
+    if (job !== undefined) {
+      this.finish(worker, job);
+      this.settleFailure(job, new RunFailure('WASIO_ERR_WORKER_EXIT', reason));
+    }
+    this.replaced += 1;
+    this.options.onWorkerReplaced?.(reason);
+    if (!worker.extra && !this.closed) this.spawn(false);
+    this.dispatch();
+  }
+}
+
+function abortedFailure(): RunFailure {
+  return new RunFailure('WASIO_ERR_ABORTED', 'the client went away');
+}
