@@ -133,9 +133,10 @@ export class WorkerPool {
     while (this.queued > 0 || this.idle.length < this.workers.size) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    await Promise.all([...this.workers].map((worker) => worker.thread.terminate()));
+    const stopping = [...this.workers];
     this.workers.clear();
     this.idle.length = 0;
+    await Promise.all(stopping.map((worker) => worker.thread.terminate()));
   }
 
   private group(name: string): Group {
