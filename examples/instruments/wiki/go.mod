@@ -1,0 +1,3 @@
+module wasio.example/wiki
+
+go 1.23
