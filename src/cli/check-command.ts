@@ -21,7 +21,7 @@ export async function check(configFile: string, out: (line: string) => void): Pr
   let problems = 0;
   for (const route of Object.values(config.routes)) {
     try {
-      await store.get(route.wasm_file);
+      await store.get(route.wasm_file, route.memory_limit_mb);
     } catch (error) {
       problems += 1;
       out(`${config.file}: routes["${route.path}"].wasm_file: ${(error as Error).message} [${(error as { code?: string }).code ?? 'WASIO_ERR_MODULE_LOAD'}]`);

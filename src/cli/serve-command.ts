@@ -26,7 +26,7 @@ function longestTimeout(config: Config): number {
 /** Compiles every route's module now, so first requests do not wait for a compiler. */
 function warmUp(config: Config, runtime: Runtime, logger: Logger): void {
   for (const route of Object.values(config.routes)) {
-    runtime.modules.get(route.wasm_file).catch((error: Error) => {
+    runtime.modules.get(route.wasm_file, route.memory_limit_mb).catch((error: Error) => {
       logger.error({ route: route.path, code: (error as { code?: string }).code }, error.message);
     });
   }

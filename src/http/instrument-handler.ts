@@ -120,6 +120,7 @@ export async function serveInstrument(
   try {
     const outcome = await runtime.invoke({
       wasmFile: route.wasm_file,
+      memoryLimitMb: route.memory_limit_mb,
       spec: {
         args: [route.wasm_file, ...route.args],
         env: route.env,
@@ -136,8 +137,10 @@ export async function serveInstrument(
     trace.queueMs = outcome.queueMs;
     logStderr(request, route.path, outcome.stderr);
     if (outcome.exitCode !== 0) {
-      trace.error = `exit status ${outcome.exitCode}`;
-      request.log.error({ route: route.path, exitCode: outcome.exitCode }, 'instrument exited with a non-zero status');
+      trace.error = outcome.memoryLimitHit ? 'memory limit' : `exit status ${outcome.exitCode}`;
+      request.log.error({ route: route.path, exitCode: outcome.exitCode },
+        outcome.memoryLimitHit ? `instrument exited with status ${outcome.exitCode} at its memory limit of ${route.memory_limit_mb} MiB`
+          : 'instrument exited with a non-zero status');
       reply.code(500).type('text/plain; charset=utf-8').send(`instrument failed (exit status ${outcome.exitCode})`);
       return;
     }

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { Runtime } from '../runtime/index.js';
@@ -56,9 +56,8 @@ export class WasioServer {
     this.state = stateFor(options.config);
     this.app = Fastify({
       loggerInstance: options.logger as FastifyBaseLogger,
-      disableRequestLogging: true,
+      logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
       genReqId: requestId,
-      requestIdLogLabel: 'reqId',
       exposeHeadRoutes: false,
       return503OnClosing: true,
     });

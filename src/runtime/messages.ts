@@ -1,5 +1,5 @@
 /** The messages between the worker pool and its worker threads. */
-import type { MountOptions, WasiRunErrorCode } from '../wasi/index.js';
+import type { MountOptions, ProvidedMemory, WasiRunErrorCode } from '../wasi/index.js';
 
 /** What one run needs, apart from the module. */
 export interface RunSpec {
@@ -11,11 +11,18 @@ export interface RunSpec {
   readonly maxOpenFiles?: number;
 }
 
+/** What a worker keeps of a compiled module. */
+export interface LoadedModule {
+  readonly module: WebAssembly.Module;
+  readonly memoryImport: ProvidedMemory | undefined;
+  readonly memoryLimitBytes: number;
+}
+
 export interface RunMessage {
   readonly jobId: number;
   readonly moduleId: number;
   /** Sent the first time a worker meets a module; workers keep it by `moduleId`. */
-  readonly module: WebAssembly.Module | undefined;
+  readonly module: LoadedModule | undefined;
   readonly spec: RunSpec;
 }
 
@@ -24,6 +31,8 @@ export type ResultMessage =
       readonly jobId: number;
       readonly ok: true;
       readonly exitCode: number;
+      /** The guest exited non-zero with its memory at the limit. */
+      readonly memoryLimitHit: boolean;
       readonly stdout: Uint8Array;
       readonly stderr: Uint8Array;
       readonly runMs: number;

@@ -9,6 +9,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { missingImports } from '../wasi/index.js';
 import { ModuleLoadError } from './errors.js';
+import { limitMemory, type MemoryImport } from './memory-limit.js';
 
 export interface CompiledModule {
   /** Unique per compilation: workers cache modules by it. */
@@ -17,6 +18,10 @@ export interface CompiledModule {
   readonly module: WebAssembly.Module;
   readonly byteLength: number;
   readonly compileMs: number;
+  /** The memory limit written into this compilation. */
+  readonly memoryLimitBytes: number;
+  /** A memory the module imports, which the host creates with the limited maximum. */
+  readonly memoryImport: MemoryImport | undefined;
 }
 
 export interface ModuleStoreOptions {
@@ -51,30 +56,37 @@ export class ModuleStore {
   }
 
   /**
-   * The compiled module of `path` (absolute). Compiles on first use; rejects with
-   * `ModuleLoadError` when the file cannot be read, is not WebAssembly, or needs imports
-   * the WASI host does not provide. A failed load is not kept, so a fixed file loads.
+   * The compiled module of `path` with its memory capped at `memoryLimitMb`. Compiles on
+   * first use; rejects with `ModuleLoadError` when the file cannot be read, is not
+   * WebAssembly, needs more memory than the limit to start, or needs imports the WASI host
+   * does not provide. A failed load is not kept, so a fixed file loads.
    */
-  get(path: string): Promise<CompiledModule> {
+  get(path: string, memoryLimitMb: number): Promise<CompiledModule> {
     const absolute = resolve(path);
-    const cached = this.modules.get(absolute);
+    const key = `${absolute}\0${memoryLimitMb}`;
+    const cached = this.modules.get(key);
     if (cached !== undefined) {
       this.hits += 1;
       return cached;
     }
     this.misses += 1;
-    const loading = this.compile(absolute);
-    this.modules.set(absolute, loading);
+    const loading = this.compile(absolute, memoryLimitMb);
+    this.modules.set(key, loading);
     loading.catch(() => {
-      if (this.modules.peek(absolute) === loading) this.modules.delete(absolute);
+      if (this.modules.peek(key) === loading) this.modules.delete(key);
     });
     if (this.options.watch === true) this.watchDirectory(dirname(absolute));
     return loading;
   }
 
-  /** Drops the compiled module of `path`; the next `get` compiles it again. */
-  invalidate(path: string): void {
-    this.modules.delete(resolve(path));
+  /** Drops every compilation of `path`; the next `get` compiles it again. Returns whether any was kept. */
+  invalidate(path: string): boolean {
+    const prefix = `${resolve(path)}\0`;
+    let dropped = false;
+    for (const key of [...this.modules.keys()]) {
+      if (key.startsWith(prefix)) dropped = this.modules.delete(key) || dropped;
+    }
+    return dropped;
   }
 
   stats(): ModuleStoreStats {
@@ -87,22 +99,23 @@ export class ModuleStore {
     this.watchers.clear();
   }
 
-  private async compile(path: string): Promise<CompiledModule> {
-    let bytes: Uint8Array<ArrayBuffer>;
+  private async compile(path: string, memoryLimitMb: number): Promise<CompiledModule> {
+    let file: Uint8Array;
     try {
-      bytes = (await readFile(path)) as Uint8Array<ArrayBuffer>;
+      file = await readFile(path);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       throw new ModuleLoadError(path, code === 'ENOENT' ? 'file not found' : String(error), { cause: error });
     }
     const started = performance.now();
+    const limited = limitMemory(file, memoryLimitMb, path);
     let module: WebAssembly.Module;
     try {
-      module = await WebAssembly.compile(bytes);
+      module = await WebAssembly.compile(limited.bytes as Uint8Array<ArrayBuffer>);
     } catch (error) {
       throw new ModuleLoadError(path, `not a valid WebAssembly module (${(error as Error).message})`, { cause: error });
     }
-    const missing = missingImports(module);
+    const missing = missingImports(module, limited.memoryImport);
     if (missing.length > 0) {
       throw new ModuleLoadError(path, `needs imports the WASI host does not provide: ${missing.join(', ')}`);
     }
@@ -111,7 +124,8 @@ export class ModuleStore {
     }
     this.compiles += 1;
     const compiled: CompiledModule = {
-      id: nextModuleId++, path, module, byteLength: bytes.byteLength, compileMs: performance.now() - started,
+      id: nextModuleId++, path, module, byteLength: file.byteLength, compileMs: performance.now() - started,
+      memoryLimitBytes: memoryLimitMb * 2 ** 20, memoryImport: limited.memoryImport,
     };
     this.options.onCompiled?.(compiled);
     return compiled;
@@ -124,10 +138,7 @@ export class ModuleStore {
       const watcher = watch(directory, { persistent: false }, (_event, filename) => {
         if (filename === null) return;
         const path = resolve(directory, basename(filename.toString()));
-        if (this.modules.has(path)) {
-          this.modules.delete(path);
-          this.options.onChanged?.(path);
-        }
+        if (this.invalidate(path)) this.options.onChanged?.(path);
       });
       watcher.on('error', () => this.watchers.delete(directory));
       this.watchers.set(directory, watcher);

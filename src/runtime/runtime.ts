@@ -21,6 +21,7 @@ export interface RuntimeOptions {
 export interface Invocation {
   /** Absolute path of the module file. */
   readonly wasmFile: string;
+  readonly memoryLimitMb: number;
   readonly spec: RunSpec;
   /** Jobs of one group (a route) take turns with other groups. */
   readonly group: string;
@@ -53,7 +54,7 @@ export class Runtime {
    * `ModuleLoadError` or `RunFailure`; a non-zero exit code is a result, not an error.
    */
   async invoke(invocation: Invocation): Promise<RunOutcome> {
-    const module = await this.modules.get(invocation.wasmFile);
+    const module = await this.modules.get(invocation.wasmFile, invocation.memoryLimitMb);
     return this.pool.run(module, invocation.spec, {
       group: invocation.group,
       timeoutMs: invocation.timeoutMs,

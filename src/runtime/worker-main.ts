@@ -4,12 +4,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { CaptureSink, runCommand, TrapError, WasiRunError, ProcRaiseError } from '../wasi/index.js';
-import type { ResultMessage, RunMessage } from './messages.js';
+import { WASM_PAGE_BYTES } from './memory-limit.js';
+import type { LoadedModule, ResultMessage, RunMessage } from './messages.js';
 
 const port = parentPort;
 if (port === null) throw new Error('worker-main must run in a worker thread');
 const maxModules = (workerData as { maxModules: number }).maxModules;
-const modules = new Map<number, WebAssembly.Module>();
+const modules = new Map<number, LoadedModule>();
 
 /** Bytes whose whole buffer can be transferred: small Buffers share Node's pool, so those are copied. */
 function transferable(bytes: Uint8Array): Uint8Array {
@@ -19,41 +20,46 @@ function transferable(bytes: Uint8Array): Uint8Array {
   return copy;
 }
 
-function remember(id: number, module: WebAssembly.Module): void {
+function remember(id: number, module: LoadedModule): void {
   modules.delete(id);
   modules.set(id, module);
   if (modules.size > maxModules) modules.delete(modules.keys().next().value as number);
 }
 
-port.on('message', (message: RunMessage) => {
-  if (message.module !== undefined) remember(message.moduleId, message.module);
-  const module = modules.get(message.moduleId);
+/** A guest that failed with its memory grown to the limit most likely failed for want of memory. */
+function atMemoryLimit(loaded: LoadedModule, memoryBytes: number): boolean {
+  return memoryBytes + WASM_PAGE_BYTES > loaded.memoryLimitBytes;
+}
+
+function run(message: RunMessage, loaded: LoadedModule): ResultMessage {
   const stdout = new CaptureSink();
   const stderr = new CaptureSink();
   const started = performance.now();
-  let result: ResultMessage;
-  if (module === undefined) {
-    result = {
-      jobId: message.jobId, ok: false, code: 'WASIO_ERR_MODULE_LOAD', message: 'module not present in worker',
-      reason: undefined, stderr: new Uint8Array(0), runMs: 0,
+  try {
+    const { exitCode, memoryBytes } = runCommand(loaded.module, { ...message.spec, stdout, stderr }, loaded.memoryImport);
+    const memoryLimitHit = exitCode !== 0 && atMemoryLimit(loaded, memoryBytes);
+    return {
+      jobId: message.jobId, ok: true, exitCode, memoryLimitHit, stdout: transferable(stdout.bytes()),
+      stderr: transferable(stderr.bytes()), runMs: performance.now() - started,
     };
-  } else {
-    try {
-      const { exitCode } = runCommand(module, { ...message.spec, stdout, stderr });
-      result = {
-        jobId: message.jobId, ok: true, exitCode, stdout: transferable(stdout.bytes()),
-        stderr: transferable(stderr.bytes()), runMs: performance.now() - started,
-      };
-    } catch (error) {
-      if (!(error instanceof WasiRunError)) throw error;
-      const reason = error instanceof TrapError ? error.reason
-        : error instanceof ProcRaiseError ? `signal ${error.signal}` : undefined;
-      result = {
-        jobId: message.jobId, ok: false, code: error.code, message: error.message, reason,
-        stderr: transferable(stderr.bytes()), runMs: performance.now() - started,
-      };
-    }
+  } catch (error) {
+    if (!(error instanceof WasiRunError)) throw error;
+    let reason = error instanceof TrapError ? error.reason
+      : error instanceof ProcRaiseError ? `signal ${error.signal}` : undefined;
+    if (atMemoryLimit(loaded, error.memoryBytes)) reason = `memory limit reached (${reason ?? error.code})`;
+    return {
+      jobId: message.jobId, ok: false, code: error.code, message: error.message, reason,
+      stderr: transferable(stderr.bytes()), runMs: performance.now() - started,
+    };
   }
+}
+
+port.on('message', (message: RunMessage) => {
+  if (message.module !== undefined) remember(message.moduleId, message.module);
+  const loaded = modules.get(message.moduleId);
+  const result: ResultMessage = loaded === undefined
+    ? { jobId: message.jobId, ok: false, code: 'WASIO_ERR_MODULE_LOAD', message: 'module not present in worker', reason: undefined, stderr: new Uint8Array(0), runMs: 0 }
+    : run(message, loaded);
   const transfer = [result.stderr.buffer as ArrayBuffer];
   if (result.ok) transfer.push(result.stdout.buffer as ArrayBuffer);
   port.postMessage(result, transfer);

@@ -40,6 +40,8 @@ export interface JobOptions {
 
 export interface RunOutcome {
   readonly exitCode: number;
+  /** The guest exited non-zero with its memory grown to the limit. */
+  readonly memoryLimitHit: boolean;
   readonly stdout: Uint8Array;
   readonly stderr: Uint8Array;
   /** Time inside the worker, instantiate + run. */
@@ -227,7 +229,8 @@ export class WorkerPool {
     const known = worker.modules.has(job.module.id);
     if (!known) worker.modules.add(job.module.id);
     const message: RunMessage = {
-      jobId: job.id, moduleId: job.module.id, module: known ? undefined : job.module.module, spec: job.spec,
+      jobId: job.id, moduleId: job.module.id, spec: job.spec,
+      module: known ? undefined : { module: job.module.module, memoryImport: job.module.memoryImport, memoryLimitBytes: job.module.memoryLimitBytes },
     };
     worker.thread.postMessage(message);
     job.timer = setTimeout(() => {
@@ -287,7 +290,7 @@ export class WorkerPool {
     this.finish(worker, job);
     const queueMs = job.startedAt - job.enqueuedAt;
     if (result.ok) {
-      job.resolve({ exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, runMs: result.runMs, queueMs });
+      job.resolve({ exitCode: result.exitCode, memoryLimitHit: result.memoryLimitHit, stdout: result.stdout, stderr: result.stderr, runMs: result.runMs, queueMs });
     } else {
       job.reject(new RunFailure(result.code, result.message, result.stderr, result.reason));
     }

@@ -16,6 +16,8 @@ export type WasiRunErrorCode =
 /** A run of a module that ended without an exit code. */
 export class WasiRunError extends Error {
   override readonly name: string = 'WasiRunError';
+  /** Size of the guest's memory when the run ended, when it got that far. */
+  memoryBytes = 0;
   constructor(
     readonly code: WasiRunErrorCode,
     message: string,

@@ -8,6 +8,17 @@ import { WASI_FUNCTION_NAMES, WasiHost, type WasiOptions } from './host.js';
 export interface RunResult {
   /** The `proc_exit` code, or 0 when `_start` returned. */
   readonly exitCode: number;
+  /** Size of the guest's memory when the run ended (memories only grow, so also its peak). */
+  readonly memoryBytes: number;
+}
+
+/** A memory the module imports, to be created by the host with these limits (in pages). */
+export interface ProvidedMemory {
+  readonly module: string;
+  readonly name: string;
+  readonly initial: number;
+  readonly maximum: number;
+  readonly shared: boolean;
 }
 
 const WASI_MODULE = 'wasi_snapshot_preview1';
@@ -17,9 +28,10 @@ const PROVIDED = new Set<string>(WASI_FUNCTION_NAMES);
  * Lists the imports of `module` that this host cannot satisfy, as `module.name` strings.
  * An empty list means the module links.
  */
-export function missingImports(module: WebAssembly.Module): string[] {
+export function missingImports(module: WebAssembly.Module, memory?: ProvidedMemory): string[] {
   return WebAssembly.Module.imports(module)
     .filter((entry) => !(entry.module === WASI_MODULE && entry.kind === 'function' && PROVIDED.has(entry.name)))
+    .filter((entry) => !(memory !== undefined && entry.kind === 'memory' && entry.module === memory.module && entry.name === memory.name))
     .map((entry) => `${entry.module}.${entry.name} (${entry.kind})`);
 }
 
@@ -36,46 +48,59 @@ export function trapReason(error: unknown): string | undefined {
 /**
  * Instantiates `module` with a fresh WASI host and runs its `_start`.
  * Returns the exit code; throws `WasiRunError` (trap, `proc_raise`, output limit, link
- * failure, not a command). Every descriptor the guest opened is closed before it returns.
+ * failure, not a command), with `memoryBytes` set. `memory` provides a memory the module
+ * imports. Every descriptor the guest opened is closed before it returns.
  */
-export function runCommand(module: WebAssembly.Module, options: WasiOptions = {}): RunResult {
-  const missing = missingImports(module);
+export function runCommand(module: WebAssembly.Module, options: WasiOptions = {}, memory?: ProvidedMemory): RunResult {
+  const missing = missingImports(module, memory);
   if (missing.length > 0) {
     throw new LinkError(`module needs imports this host does not provide: ${missing.join(', ')}`, missing);
   }
   const host = new WasiHost(options);
+  let instanceMemory: WebAssembly.Memory | undefined;
   try {
-    const instance = instantiate(module, host);
-    const memory = instance.exports['memory'];
-    if (!(memory instanceof WebAssembly.Memory)) throw new LinkError('module exports no memory named "memory"');
+    const imports: WebAssembly.Imports = { [WASI_MODULE]: host.imports() };
+    if (memory !== undefined) {
+      instanceMemory = new WebAssembly.Memory({ initial: memory.initial, maximum: memory.maximum, shared: memory.shared });
+      imports[memory.module] = { ...imports[memory.module], [memory.name]: instanceMemory };
+    }
+    const instance = instantiate(module, imports);
+    const exported = instance.exports['memory'];
+    if (exported instanceof WebAssembly.Memory) instanceMemory = exported;
+    if (instanceMemory === undefined) throw new LinkError('module has no memory: it neither exports "memory" nor imports one');
     const start = instance.exports['_start'];
     if (typeof start !== 'function') throw new NotCommandError();
-    host.attachMemory(memory);
+    host.attachMemory(instanceMemory);
     try {
       (start as () => void)();
-      return { exitCode: 0 };
+      return { exitCode: 0, memoryBytes: instanceMemory.buffer.byteLength };
     } catch (error) {
-      return { exitCode: exitCodeOrThrow(error) };
+      return { exitCode: exitCodeOrThrow(error, instanceMemory), memoryBytes: instanceMemory.buffer.byteLength };
     }
   } finally {
     host.dispose();
   }
 }
 
-function instantiate(module: WebAssembly.Module, host: WasiHost): WebAssembly.Instance {
+function instantiate(module: WebAssembly.Module, imports: WebAssembly.Imports): WebAssembly.Instance {
   try {
-    return new WebAssembly.Instance(module, { [WASI_MODULE]: host.imports() });
+    return new WebAssembly.Instance(module, imports);
   } catch (error) {
     if (error instanceof WebAssembly.LinkError) throw new LinkError(error.message, [], { cause: error });
-    exitCodeOrThrow(error);
+    exitCodeOrThrow(error, undefined);
     throw error;
   }
 }
 
-function exitCodeOrThrow(error: unknown): number {
+function exitCodeOrThrow(error: unknown, memory: WebAssembly.Memory | undefined): number {
   if (error instanceof ProcExit) return error.code;
-  if (error instanceof WasiRunError) throw error;
-  const reason = trapReason(error);
-  if (reason !== undefined) throw new TrapError(reason, { cause: error });
-  throw error;
+  let failure: WasiRunError | undefined;
+  if (error instanceof WasiRunError) failure = error;
+  else {
+    const reason = trapReason(error);
+    if (reason !== undefined) failure = new TrapError(reason, { cause: error });
+  }
+  if (failure === undefined) throw error;
+  failure.memoryBytes = memory?.buffer.byteLength ?? 0;
+  throw failure;
 }
