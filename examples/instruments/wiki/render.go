@@ -334,5 +334,5 @@ func (w *wiki) message(heading, text string) {
 // status or a Location header, so a refresh tag does the job.
 func (w *wiki) redirect(to string) {
 	w.out.WriteString(`<!DOCTYPE html>` + "\n" + `<html><head><meta http-equiv="refresh" content="0;url=` + esc(to) +
-		`"><title>Saved</title></head><body><p><a href="` + esc(to) + `">Continue</a></p></body></html>` + "\n")
+		`"><title>Redirecting</title></head><body><p><a href="` + esc(to) + `">Continue</a></p></body></html>` + "\n")
 }
