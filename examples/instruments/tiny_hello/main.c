@@ -89,7 +89,7 @@ int main(void) {
     end = buf + len;
     fputs("Hello, ", stdout);
     ws();
-    if (p < end && *p == '{' && find("params") && *p == '{' && find("name") && *p == '"' && p[1] != '"')
+    if (p < end && *p == '{' && find("params") && *p == '{' && find("name") && *p == '"' && p + 1 < end && p[1] != '"')
         put_string();
     else
         fputs("World", stdout);
