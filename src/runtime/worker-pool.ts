@@ -2,11 +2,13 @@
  * The pool of worker threads that run instances, so a busy or runaway guest never blocks the
  * HTTP loop.
  *
- * Scheduling: each job belongs to a group (a route). Waiting jobs are kept per group and
- * groups take turns, so one route's backlog never starves another. A group may be capped
- * (`maxConcurrency`). When every worker is busy and a job arrives for a group that has
- * nothing running, an extra worker is started for it (at most `size` extra ones, retired when
- * idle): a flood of slow requests to one route cannot hold back the others.
+ * Scheduling: each job belongs to a group (a route). Waiting jobs are kept per group, and a
+ * free worker takes the next job of the group with the fewest jobs running (ties in turn
+ * order), so one route's backlog never starves another. A group may be capped
+ * (`maxConcurrency`). When every worker is busy and a job waits for a group that has nothing
+ * running, an extra worker is started for it (at most `size` extra ones, retired after
+ * `EXTRA_WORKER_IDLE_MS` without work): a flood of slow or runaway requests to one route
+ * cannot hold back the others, while a single busy route still gets every core.
  *
  * Limits: a run longer than its `timeoutMs` has its worker terminated and replaced, which
  * stops any guest, even one in a tight loop. A job waits in the queue at most `timeoutMs`
@@ -76,6 +78,8 @@ interface PoolWorker {
   readonly modules: Set<number>;
   readonly extra: boolean;
   job: Job | undefined;
+  /** Set while an extra worker is idle: it retires when this fires. */
+  retireTimer: NodeJS.Timeout | undefined;
 }
 
 interface Group {
@@ -84,6 +88,8 @@ interface Group {
 }
 
 const WORKER_URL = new URL('./worker-main.js', import.meta.url);
+/** How long an extra worker stays idle before it is stopped. */
+export const EXTRA_WORKER_IDLE_MS = 10_000;
 
 export class WorkerPool {
   private readonly workers = new Set<PoolWorker>();
@@ -136,6 +142,7 @@ export class WorkerPool {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const stopping = [...this.workers];
+    for (const worker of stopping) clearTimeout(worker.retireTimer);
     this.workers.clear();
     this.idle.length = 0;
     await Promise.all(stopping.map((worker) => worker.thread.terminate()));
@@ -171,35 +178,48 @@ export class WorkerPool {
     if (group.queue.length === 0) this.turns.splice(this.turns.indexOf(job.options.group), 1);
   }
 
-  /** The next job whose group may run one more, taking groups in turn. */
+  /** The next job of the group with the fewest running that may run one more (ties in turn order). */
   private nextJob(): Job | undefined {
+    let chosen = -1;
+    let fewest = Number.POSITIVE_INFINITY;
     for (let i = 0; i < this.turns.length; i++) {
-      const name = this.turns[i] as string;
-      const group = this.group(name);
+      const group = this.group(this.turns[i] as string);
       const head = group.queue[0] as Job;
       if (group.running >= (head.options.maxConcurrency ?? Number.POSITIVE_INFINITY)) continue;
-      group.queue.shift();
-      this.queued -= 1;
-      this.turns.splice(i, 1);
-      if (group.queue.length > 0) this.turns.push(name);
-      return head;
+      if (group.running < fewest) {
+        fewest = group.running;
+        chosen = i;
+      }
     }
-    return undefined;
+    if (chosen === -1) return undefined;
+    const name = this.turns[chosen] as string;
+    const group = this.group(name);
+    const job = group.queue.shift() as Job;
+    this.queued -= 1;
+    this.turns.splice(chosen, 1);
+    if (group.queue.length > 0) this.turns.push(name);
+    return job;
   }
 
   private dispatch(): void {
     for (;;) {
       if (this.idle.length === 0) this.spawnExtraIfStarved();
-      const worker = this.idle.pop();
+      const worker = this.takeIdle();
       if (worker === undefined) return;
       const job = this.nextJob();
       if (job === undefined) {
         this.idle.push(worker);
-        this.retireIdleExtras();
+        this.scheduleRetirement();
         return;
       }
       this.start(worker, job);
     }
+  }
+
+  /** An idle worker, kept ones before extra ones so extras can retire. */
+  private takeIdle(): PoolWorker | undefined {
+    const kept = this.idle.findIndex((worker) => !worker.extra);
+    return kept === -1 ? this.idle.pop() : this.idle.splice(kept, 1)[0];
   }
 
   /** Starts an extra worker when a group with nothing running has a job waiting. */
@@ -210,18 +230,26 @@ export class WorkerPool {
     if (starved) this.spawn(true);
   }
 
-  private retireIdleExtras(): void {
-    for (let i = this.idle.length - 1; i >= 0; i--) {
-      const worker = this.idle[i] as PoolWorker;
-      if (!worker.extra) continue;
-      this.idle.splice(i, 1);
-      this.workers.delete(worker);
-      void worker.thread.terminate();
+  /** Idle extra workers retire unless work comes within `EXTRA_WORKER_IDLE_MS`. */
+  private scheduleRetirement(): void {
+    for (const worker of this.idle) {
+      if (!worker.extra || worker.retireTimer !== undefined) continue;
+      worker.retireTimer = setTimeout(() => {
+        worker.retireTimer = undefined;
+        const index = this.idle.indexOf(worker);
+        if (index === -1) return;
+        this.idle.splice(index, 1);
+        this.workers.delete(worker);
+        void worker.thread.terminate();
+      }, EXTRA_WORKER_IDLE_MS);
+      worker.retireTimer.unref();
     }
   }
 
   private start(worker: PoolWorker, job: Job): void {
     clearTimeout(job.timer);
+    clearTimeout(worker.retireTimer);
+    worker.retireTimer = undefined;
     job.worker = worker;
     job.startedAt = performance.now();
     worker.job = job;
@@ -275,7 +303,7 @@ export class WorkerPool {
 
   private spawn(extra: boolean): void {
     const thread = new Worker(WORKER_URL, { workerData: { maxModules: this.options.maxModulesPerWorker } });
-    const worker: PoolWorker = { thread, modules: new Set(), extra, job: undefined };
+    const worker: PoolWorker = { thread, modules: new Set(), extra, job: undefined, retireTimer: undefined };
     thread.on('message', (result: ResultMessage) => this.onResult(worker, result));
     thread.on('error', (error) => this.onWorkerDied(worker, `worker failed: ${error.message}`));
     thread.on('exit', (code) => this.onWorkerDied(worker, `worker exited with code ${code}`));

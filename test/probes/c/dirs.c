@@ -29,7 +29,7 @@ static void read_through(const char *path) {
     __wasi_errno_t e = open_at(data, path, 0, READ_RIGHTS, 0, &fd);
     if (e == 0) e = read_text(fd, text, sizeof text);
     if (e == 0) must("fd_close", __wasi_fd_close(fd));
-    SAY("read", path, errno_name(e), text);
+    SAY("read", path, errno_name(e), e == 0 ? text : "-");
 }
 
 static void readlink(const char *path) {
@@ -37,7 +37,7 @@ static void readlink(const char *path) {
     __wasi_size_t used = 0;
     __wasi_errno_t e = __wasi_path_readlink(data, path, (uint8_t *)target, sizeof target - 1, &used);
     target[e == 0 ? used : 0] = '\0';
-    SAY("readlink", path, errno_name(e), target);
+    SAY("readlink", path, errno_name(e), e == 0 ? target : "-");
 }
 
 int main(void) {
