@@ -5,6 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteConfig } from '../config/index.js';
 import type { InstrumentRequest } from '../protocol/request.js';
+import { cgiArgs, cgiEnvironment, CgiOutputError, parseCgiOutput } from '../protocol/cgi.js';
 import { encodeWasioPayload, nextSeed, wasioContentType } from '../protocol/wasio.js';
 import { RuntimeError, RunFailure, type Runtime } from '../runtime/index.js';
 import { cacheKey, matchesEtag, type CachedResponse, type ResponseCache } from './response-cache.js';
@@ -70,6 +71,27 @@ function logStderr(request: FastifyRequest, route: string, stderr: Uint8Array): 
   }
 }
 
+function sendCgi(request: FastifyRequest, reply: FastifyReply, route: string, stdout: Uint8Array, trace: InstrumentTrace): void {
+  let response;
+  try {
+    response = parseCgiOutput(stdout);
+  } catch (error) {
+    if (!(error instanceof CgiOutputError)) throw error;
+    trace.error = error.code;
+    request.log.error({ route, code: error.code }, `bad CGI output: ${error.message}`);
+    reply.code(502).type('text/plain; charset=utf-8').send(`bad gateway: ${error.message}`);
+    return;
+  }
+  const grouped = new Map<string, string[]>();
+  for (const [name, value] of response.headers) {
+    const values = grouped.get(name.toLowerCase());
+    if (values === undefined) grouped.set(name.toLowerCase(), [value]);
+    else values.push(value);
+  }
+  for (const [name, values] of grouped) reply.header(name, values.length === 1 ? values[0] : values);
+  reply.code(response.status).send(Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength));
+}
+
 /**
  * Answers `request` from `match.route`. Always sends a response, except when the client went
  * away, and fills `trace` for the access log.
@@ -84,17 +106,13 @@ export async function serveInstrument(
     reply.code(405).header('allow', allowed.join(', ')).type('text/plain; charset=utf-8').send('method not allowed');
     return;
   }
-  if (route.protocol !== 'wasio') {
-    request.log.error({ route: route.path, protocol: route.protocol }, 'protocol not supported by this version');
-    reply.code(501).type('text/plain; charset=utf-8').send(`protocol ${route.protocol} not supported yet`);
-    return;
-  }
-
   const url = request.raw.url ?? '/';
   const queryAt = url.indexOf('?');
   const path = queryAt === -1 ? url : url.slice(0, queryAt);
   const rawQuery = queryAt === -1 ? '' : url.slice(queryAt + 1);
-  const cacheable = route.cache && (request.method === 'GET' || request.method === 'HEAD');
+  const cgi = route.protocol === 'cgi';
+  // A CGI response is more than a body (status, cookies), so only wasio routes are cached.
+  const cacheable = route.cache && !cgi && (request.method === 'GET' || request.method === 'HEAD');
   const key = cacheable ? cacheKey(path, rawQuery) : '';
   const ifNoneMatch = request.headers['if-none-match'];
   if (cacheable) {
@@ -110,7 +128,8 @@ export async function serveInstrument(
   const body = request.body instanceof Uint8Array ? request.body : new Uint8Array(0);
   const instrumentRequest: InstrumentRequest = {
     method: request.method, path, rawQuery, route: route.path, pathParams: match.params,
-    headers: headerRecord(request), body,
+    headers: headerRecord(request), body, remoteAddress: request.ip, httpVersion: request.raw.httpVersion,
+    tls: request.protocol === 'https',
   };
   const abort = new AbortController();
   const onClose = (): void => {
@@ -122,9 +141,9 @@ export async function serveInstrument(
       wasmFile: route.wasm_file,
       memoryLimitMb: route.memory_limit_mb,
       spec: {
-        args: [route.wasm_file, ...route.args],
-        env: route.env,
-        stdin: encodeWasioPayload(instrumentRequest, nextSeed()),
+        args: cgi ? cgiArgs(instrumentRequest) : [route.wasm_file, ...route.args],
+        env: cgi ? cgiEnvironment(instrumentRequest, { route: route.path, rest: match.rest }, route.env) : route.env,
+        stdin: cgi ? body : encodeWasioPayload(instrumentRequest, nextSeed()),
         mounts: route.mounts.map((mount) => ({ guest: mount.guest, host: mount.host, readonly: mount.readonly })),
         maxOutputBytes: route.max_output_bytes,
       },
@@ -142,6 +161,10 @@ export async function serveInstrument(
         outcome.memoryLimitHit ? `instrument exited with status ${outcome.exitCode} at its memory limit of ${route.memory_limit_mb} MiB`
           : 'instrument exited with a non-zero status');
       reply.code(500).type('text/plain; charset=utf-8').send(`instrument failed (exit status ${outcome.exitCode})`);
+      return;
+    }
+    if (cgi) {
+      sendCgi(request, reply, route.path, outcome.stdout, trace);
       return;
     }
     const contentType = wasioContentType(outcome.stdout, route.content_type);

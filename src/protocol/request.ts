@@ -14,6 +14,12 @@ export interface InstrumentRequest {
   /** Header names in lower case; repeated headers joined with `, ` as HTTP allows. */
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Uint8Array;
+  /** The client's address. */
+  readonly remoteAddress: string;
+  /** `1.1`, `1.0` or `2.0`. */
+  readonly httpVersion: string;
+  /** The request came over TLS. */
+  readonly tls: boolean;
 }
 
 /** Query parameters with every value, in order. */
