@@ -16,8 +16,8 @@
 #define STDOUT 1
 #define STDERR 2
 
-/* Rights a probe asks for when it opens something; the host narrows them to what fits. */
-#define ALL_RIGHTS ((__wasi_rights_t)0x1FFFFFFF)
+/* Rights a probe asks for when it opens something; open_at narrows them to what may be had. */
+#define ALL_RIGHTS ((__wasi_rights_t)0x3FFFFFFF) /* bits 0-29: every right of preview 1 */
 #define READ_RIGHTS (__WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_SEEK | __WASI_RIGHTS_FD_TELL | \
                      __WASI_RIGHTS_FD_FILESTAT_GET | __WASI_RIGHTS_FD_READDIR)
 #define WRITE_RIGHTS (READ_RIGHTS | __WASI_RIGHTS_FD_WRITE | __WASI_RIGHTS_FD_FILESTAT_SET_SIZE)
