@@ -95,9 +95,9 @@ export class FdTable {
     return this.entries[fd] !== undefined;
   }
 
-  /** Places an entry at the lowest free number. Throws `nfile` past the cap. */
+  /** Places an entry at the lowest free number. Throws `mfile` past the cap, as a process limit would. */
   add(entry: FdEntry): number {
-    if (this.openCount >= this.maxOpen) throw errno('nfile');
+    if (this.openCount >= this.maxOpen) throw errno('mfile');
     let fd = this.entries.indexOf(undefined);
     if (fd === -1) fd = this.entries.length;
     this.entries[fd] = entry;
