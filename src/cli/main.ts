@@ -1,13 +1,8 @@
 #!/usr/bin/env node
 /** The `wasio` command line. */
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config/index.js';
 import { VERSION } from '../version.js';
 import { CliUsageError } from './errors.js';
-import { check } from './check-command.js';
-import { createLogger } from './logger.js';
-import { runModuleFile } from './run-command.js';
-import { serve } from './serve-command.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -25,6 +20,8 @@ function buildProgram(): Command {
     .option('--port <N>', 'port to listen on (overrides the config and PORT)')
     .option('--host <H>', 'address to listen on (overrides the config)')
     .action(async (options: { config: string; port?: string; host?: string }) => {
+      // Each command loads only what it needs, so `wasio run` starts without the HTTP stack.
+      const [{ serve }, { createLogger }] = await Promise.all([import('./serve-command.js'), import('./logger.js')]);
       await serve(options, createLogger());
     });
 
@@ -33,6 +30,7 @@ function buildProgram(): Command {
     .description('validate a config file and compile every module; one line per problem')
     .option('-c, --config <FILE>', 'config file', 'config.json')
     .action(async (options: { config: string }) => {
+      const { check } = await import('./check-command.js');
       process.exitCode = await check(options.config, (line) => process.stdout.write(`${line}\n`));
     });
 
@@ -46,6 +44,7 @@ function buildProgram(): Command {
     .argument('[args...]', 'arguments passed to the module')
     .passThroughOptions()
     .action(async (modulePath: string, args: string[], options: { dir: string[]; env: string[]; stdin?: string }) => {
+      const { runModuleFile } = await import('./run-command.js');
       process.exitCode = await runModuleFile(modulePath, args, options);
     });
 
@@ -57,7 +56,10 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode;
-  } else if (error instanceof CliUsageError || error instanceof ConfigError || (error as NodeJS.ErrnoException).code === 'ENOENT') {
+  } else if (
+    // ConfigError is matched by name: importing the config layer here would slow every command.
+    error instanceof CliUsageError || (error as Error).name === 'ConfigError' || (error as NodeJS.ErrnoException).code === 'ENOENT'
+  ) {
     process.stderr.write(`wasio: ${(error as Error).message}\n`);
     process.exitCode = 2;
   } else {
