@@ -291,11 +291,26 @@ function exitOf(child: ChildProcess): Promise<ExitStatus> {
   });
 }
 
+/**
+ * `promise`'s value, or 'timeout' once `timeoutMs` has passed. The timer is cleared as soon
+ * as `promise` settles, so it never holds the test process open.
+ */
+async function withDeadline<T>(promise: Promise<T>, timeoutMs: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((resolvePromise) => {
+    timer = setTimeout(() => resolvePromise('timeout'), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Sends `signal`, waits at most `timeoutMs` for the exit, then kills the process outright. */
 async function stopChild(child: ChildProcess, exited: Promise<ExitStatus>, signal: NodeJS.Signals, timeoutMs: number): Promise<ExitStatus> {
   if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-  const timer = delay(timeoutMs, 'timeout' as const);
-  const first = await Promise.race([exited, timer]);
+  const first = await withDeadline(exited, timeoutMs);
   if (first !== 'timeout') return first;
   child.kill('SIGKILL');
   await exited;
@@ -355,8 +370,7 @@ export async function runCli(args: readonly string[], timeoutMs = 15_000): Promi
   });
   const exited = exitOf(child);
   const streamsClosed = new Promise((resolvePromise) => child.once('close', resolvePromise));
-  const timer = delay(timeoutMs, 'timeout' as const);
-  if ((await Promise.race([exited, timer])) === 'timeout') {
+  if ((await withDeadline(exited, timeoutMs)) === 'timeout') {
     child.kill('SIGKILL');
     await exited;
     throw new Error(`wasio ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr:\n${stderr}`);
