@@ -101,10 +101,13 @@ export const DIRECTORY_RIGHTS =
   Rights.fdFilestatGet | Rights.fdFilestatSetTimes | Rights.pathSymlink |
   Rights.pathRemoveDirectory | Rights.pathUnlinkFile | Rights.pollFdReadwrite;
 
-/** Rights of the standard streams. */
-export const STDIO_RIGHTS =
-  Rights.fdRead | Rights.fdWrite | Rights.fdFdstatSetFlags | Rights.fdFilestatGet |
-  Rights.pollFdReadwrite;
+const STREAM_RIGHTS = Rights.fdFdstatSetFlags | Rights.fdFilestatGet | Rights.pollFdReadwrite;
+
+/** Rights of stdin: it can be read, not written. */
+export const INPUT_RIGHTS = STREAM_RIGHTS | Rights.fdRead;
+
+/** Rights of stdout and stderr: they can be written, not read. */
+export const OUTPUT_RIGHTS = STREAM_RIGHTS | Rights.fdWrite;
 
 /** Rights that change what is stored: refused with `rofs` on a read-only mount. */
 export const WRITE_RIGHTS = Rights.fdWrite | Rights.fdAllocate | Rights.fdFilestatSetSize |

@@ -11,7 +11,7 @@ import {
 import { randomFillSync } from 'node:crypto';
 import {
   ClockId, DIRECTORY_RIGHTS, Errno, EventType, FdFlags, FILE_RIGHTS, FileType,
-  LookupFlags, OFlags, Rights, STDIO_RIGHTS, SubclockFlags, Whence, WRITE_RIGHTS,
+  INPUT_RIGHTS, LookupFlags, OFlags, OUTPUT_RIGHTS, Rights, SubclockFlags, Whence, WRITE_RIGHTS,
 } from './constants.js';
 import { errno, ErrnoError, errnoFromException, OutputLimitError, ProcExit, ProcRaiseError, WasiRunError } from './errors.js';
 import { entryFiletype, FdTable, type DirEntry, type DirListingEntry, type FdEntry, type FileEntry, type MountPoint } from './fd-table.js';
@@ -124,10 +124,10 @@ export class WasiHost {
 
     const stdin = options.stdin ?? EMPTY_INPUT;
     const source = stdin instanceof Uint8Array ? new BufferSource(stdin) : stdin;
-    const stdio = { rightsBase: STDIO_RIGHTS, rightsInheriting: 0, fdflags: 0 };
-    this.fds.add({ kind: 'input', source, ...stdio });
-    this.fds.add({ kind: 'output', sink: options.stdout ?? DISCARD, ...stdio });
-    this.fds.add({ kind: 'output', sink: options.stderr ?? DISCARD, ...stdio });
+    const output = { rightsBase: OUTPUT_RIGHTS, rightsInheriting: 0, fdflags: 0 };
+    this.fds.add({ kind: 'input', source, rightsBase: INPUT_RIGHTS, rightsInheriting: 0, fdflags: 0 });
+    this.fds.add({ kind: 'output', sink: options.stdout ?? DISCARD, ...output });
+    this.fds.add({ kind: 'output', sink: options.stderr ?? DISCARD, ...output });
     try {
       for (const mount of options.mounts ?? []) this.preopen(mount);
     } catch (error) {
@@ -355,6 +355,7 @@ export class WasiHost {
       const view = this.view;
       let total = 0;
       if (entry.kind === 'output') {
+        if ((entry.rightsBase & Rights.fdWrite) === 0) throw errno('notcapable');
         for (let i = 0; i < iovsLen; i++) {
           const ptr = view.getUint32(iovsPtr + i * 8, true);
           const len = view.getUint32(iovsPtr + i * 8 + 4, true);
@@ -398,6 +399,7 @@ export class WasiHost {
       const view = this.view;
       let total = 0;
       if (entry.kind === 'input') {
+        if ((entry.rightsBase & Rights.fdRead) === 0) throw errno('notcapable');
         for (let i = 0; i < iovsLen; i++) {
           const target = this.range(view.getUint32(iovsPtr + i * 8, true), view.getUint32(iovsPtr + i * 8 + 4, true));
           const count = entry.source.read(target);
