@@ -295,7 +295,7 @@ function exitOf(child: ChildProcess): Promise<ExitStatus> {
  * `promise`'s value, or 'timeout' once `timeoutMs` has passed. The timer is cleared as soon
  * as `promise` settles, so it never holds the test process open.
  */
-async function withDeadline<T>(promise: Promise<T>, timeoutMs: number): Promise<T | 'timeout'> {
+export async function withDeadline<T>(promise: Promise<T>, timeoutMs: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'timeout'>((resolvePromise) => {
     timer = setTimeout(() => resolvePromise('timeout'), timeoutMs);
