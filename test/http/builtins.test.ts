@@ -79,6 +79,20 @@ describe('with the default switches', async () => {
     assert.equal(after.response_cache.misses - before.response_cache.misses, 1);
   });
 
+  test('every request gets one access log line, built-in pages included', {
+    todo: 'the access log is written only for requests that reached an instrument route (onResponse returns early without a trace)',
+  }, async () => {
+    for (const [index, path] of ['/health', '/', '/stats', '/monitoring'].entries()) {
+      const requestId = `builtin-page-${index}`;
+      const response = await server.request(path, { headers: { 'x-request-id': requestId } });
+      await response.arrayBuffer();
+      const line = await server.logs.waitFor(`for ${path}`, (entry) => entry.msg === 'request' && entry['reqId'] === requestId,
+        { timeoutMs: 1_000 });
+      assert.equal(line['path'], path);
+      assert.equal(line['status'], 200);
+    }
+  });
+
   test('/metrics serves Prometheus text', { todo: 'SPEC section 5 lists /metrics; the server has no such route yet' }, async () => {
     const { response, body } = await server.text('/metrics');
     assert.equal(response.status, 200);

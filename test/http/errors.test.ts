@@ -16,6 +16,7 @@ const server = await startServer({
     '/recurse': { wasm_file: testInstrument('recurse') },
     '/missing': { wasm_file: 'modules/not-there.wasm' },
     '/loop': { wasm_file: testInstrument('loop'), timeout_ms: 300 },
+    '/long-loop': { wasm_file: testInstrument('loop'), timeout_ms: 30_000 },
     '/small-body': { wasm_file: testInstrument('echo'), max_body_bytes: 16 },
     '/stderr-lines': { wasm_file: testInstrument('stderr_lines') },
     '/flood': { wasm_file: testInstrument('flood'), max_output_bytes: 256 * 1024 },
@@ -32,10 +33,19 @@ async function expectStatus(path: string, status: number, init?: RequestInit): P
   return { requestId, body };
 }
 
-/** Worker threads running an instance now, from /stats. */
+interface WorkerStats {
+  busy: number;
+  replaced: number;
+}
+
+/** The worker counters of /stats. */
+async function workerStats(): Promise<WorkerStats> {
+  return ((await (await server.request('/stats')).json()) as { workers: WorkerStats }).workers;
+}
+
+/** Worker threads running an instance now. */
 async function workersBusy(): Promise<number> {
-  const stats = (await (await server.request('/stats')).json()) as { workers: { busy: number } };
-  return stats.workers.busy;
+  return (await workerStats()).busy;
 }
 
 /** Log lines of one request. */
@@ -112,6 +122,19 @@ test('a module that never ends is stopped at timeout_ms with 504, while /health 
   await accessLineOf(requestId);
   assert.ok(linesOf(requestId).some((line) => line['code'] === 'WASIO_ERR_TIMEOUT'));
   await expectStatus('/loop', 504);
+});
+
+test('a client that goes away stops its instance instead of leaving it to the timeout', async () => {
+  const before = await workerStats();
+  const client = new AbortController();
+  const abandoned = server.request('/long-loop', { signal: client.signal }).catch((error: Error) => error);
+  await waitUntil(async () => (await workersBusy()) > before.busy, 'the loop to start on a worker', 2_000);
+  client.abort();
+  assert.ok((await abandoned) instanceof Error);
+  // Its 30 s timeout is far off: only the client going away can free the worker this soon.
+  await waitUntil(async () => (await workerStats()).busy === before.busy, 'the worker to be freed', 2_000);
+  assert.ok((await workerStats()).replaced > before.replaced, 'the looping worker was replaced');
+  await expectStatus('/echo', 200);
 });
 
 test('a body over max_body_bytes is 413 before the module runs; one at the limit is served', async () => {

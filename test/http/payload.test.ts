@@ -10,6 +10,7 @@ const server = await startServer({
   routes: {
     '/echo': { wasm_file: testInstrument('echo') },
     '/users/:id': { wasm_file: testInstrument('echo') },
+    '/echo-json': { wasm_file: testInstrument('echo'), content_type: 'application/json' },
   },
 });
 
@@ -80,4 +81,14 @@ test('the seed is an exact signed 64-bit integer, fresh for every request', asyn
   // in a thousand), so seeds that all were would mean they went through a double.
   const notDoubles = seeds.filter((seed) => BigInt(Number(seed)) !== seed);
   assert.ok(notDoubles.length > 0, `seeds ${seeds.join(', ')} all look rounded to doubles`);
+});
+
+test('the Content-Type is sniffed from the output as Go does, unless the route sets one', async () => {
+  const sniffed = await server.request('/echo');
+  assert.equal(sniffed.headers.get('content-type'), 'text/plain; charset=utf-8', 'JSON text sniffs as plain text, as in Go');
+  await sniffed.arrayBuffer();
+
+  const configured = await server.request('/echo-json');
+  assert.equal(configured.headers.get('content-type'), 'application/json');
+  await configured.arrayBuffer();
 });
