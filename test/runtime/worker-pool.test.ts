@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { ModuleStore, RunFailure, type CompiledModule, type RunSpec } from '../../src/runtime/index.js';
+import { WorkerPool } from '../../src/runtime/worker-pool.js';
+
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+}
+
+const INSTRUMENTS = join(repoRoot(), 'test/instruments');
+const store = new ModuleStore({ maxModules: 8 });
+const pools: WorkerPool[] = [];
+after(async () => {
+  await Promise.all(pools.map((pool) => pool.close()));
+});
+
+function pool(size: number, maxQueue = 100): WorkerPool {
+  const created = new WorkerPool({ size, maxQueue, maxModulesPerWorker: 8 });
+  pools.push(created);
+  return created;
+}
+
+function module(name: string): Promise<CompiledModule> {
+  return store.get(join(INSTRUMENTS, `${name}.wasm`), 64);
+}
+
+function spec(params: Record<string, string> = {}): RunSpec {
+  return {
+    args: ['test'], env: {}, mounts: [], maxOutputBytes: 1 << 20,
+    stdin: Buffer.from(JSON.stringify({ params, seed: 1 })),
+  };
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<RunFailure> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof RunFailure, String(error));
+    return error;
+  }
+  assert.fail('expected the run to fail');
+}
+
+test('a run past its timeout is stopped and its worker replaced, and the pool keeps serving', async () => {
+  const workers = pool(1);
+  const started = performance.now();
+  const failure = await failureOf(workers.run(await module('loop'), spec(), { group: 'loop', timeoutMs: 200 }));
+  assert.equal(failure.code, 'WASIO_ERR_TIMEOUT');
+  assert.ok(performance.now() - started < 2000);
+  const outcome = await workers.run(await module('sleeper'), spec({ ms: '1' }), { group: 'sleeper', timeoutMs: 5000 });
+  assert.equal(Buffer.from(outcome.stdout).toString(), 'slept');
+  assert.equal(workers.stats().replaced, 1);
+});
+
+test('a route flooded with runaway jobs leaves a worker for another route at once', async () => {
+  const workers = pool(2);
+  const loop = await module('loop');
+  const flood = Array.from({ length: 6 }, () => workers.run(loop, spec(), { group: 'flood', timeoutMs: 1500 }).catch((error: unknown) => error));
+  const started = performance.now();
+  const outcome = await workers.run(await module('sleeper'), spec({ ms: '1' }), { group: 'other', timeoutMs: 5000 });
+  assert.equal(Buffer.from(outcome.stdout).toString(), 'slept');
+  assert.ok(performance.now() - started < 1000, `the other route waited ${performance.now() - started} ms`);
+  const results = await Promise.all(flood);
+  assert.ok(results.every((result) => result instanceof RunFailure));
+});
+
+test('maxConcurrency keeps a route to that many running jobs', async () => {
+  const workers = pool(2);
+  const sleeper = await module('sleeper');
+  const started = performance.now();
+  await Promise.all([1, 2, 3].map(() => workers.run(sleeper, spec({ ms: '150' }), { group: 'one', maxConcurrency: 1, timeoutMs: 5000 })));
+  // Three 150 ms sleeps one at a time take at least 450 ms; two at a time would take 300.
+  assert.ok(performance.now() - started >= 440, `took ${performance.now() - started} ms`);
+});
+
+test('jobs past maxQueue are refused, and a job waits at most its timeout for a worker', async () => {
+  const workers = pool(1, 1);
+  const sleeper = await module('sleeper');
+  const running = workers.run(sleeper, spec({ ms: '400' }), { group: 'a', timeoutMs: 5000 });
+  const waiting = workers.run(sleeper, spec({ ms: '1' }), { group: 'a', timeoutMs: 100 });
+  const refused = await failureOf(workers.run(sleeper, spec({ ms: '1' }), { group: 'a', timeoutMs: 5000 }));
+  assert.equal(refused.code, 'WASIO_ERR_QUEUE_FULL');
+  const expired = await failureOf(waiting);
+  assert.equal(expired.code, 'WASIO_ERR_QUEUE_FULL');
+  assert.match(expired.message, /no worker free within 100 ms/);
+  await running;
+});
+
+test('aborting a running job stops its guest; aborting a waiting one removes it', async () => {
+  const workers = pool(1);
+  const loop = await module('loop');
+  const running = new AbortController();
+  const waiting = new AbortController();
+  const first = workers.run(loop, spec(), { group: 'a', timeoutMs: 10_000, signal: running.signal });
+  const second = workers.run(loop, spec(), { group: 'a', timeoutMs: 10_000, signal: waiting.signal });
+  waiting.abort();
+  assert.equal((await failureOf(second)).code, 'WASIO_ERR_ABORTED');
+  const started = performance.now();
+  running.abort();
+  assert.equal((await failureOf(first)).code, 'WASIO_ERR_ABORTED');
+  assert.ok(performance.now() - started < 1000);
+  assert.deepEqual({ busy: workers.stats().busy, queued: workers.stats().queued }, { busy: 0, queued: 0 });
+});
