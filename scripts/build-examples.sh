@@ -82,7 +82,7 @@ build_rust() {
     # One target directory for all crates: serde_json is compiled once.
     # shellcheck disable=SC2086
     (cd "$SRC/$1" && CARGO_TARGET_DIR=$SRC/target \
-        "$CARGO" build --quiet --release --locked --target "$RUST_TARGET" $offline)
+        "$CARGO" build --quiet --release --target "$RUST_TARGET" $offline)
     shrink "$SRC/target/$RUST_TARGET/release/$1.wasm" "$SRC/$1.wasm"
 }
 

@@ -6,13 +6,12 @@
 //! are answered with a readable "Error: ..." line and status 200, as the
 //! original Go instrument did.
 
-use std::io::{self, Read, Write};
-use std::process::exit;
+use std::io::{self, Write};
 
 const OPERATIONS: &str = "Supported operations: add, sub, mul, div, pow, mod";
 
 fn main() {
-    let params = read_params().unwrap_or_default();
+    let params = wasio_request::read_params("calculator").unwrap_or_default();
     let param = |k: &str| params.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
     let answer = calculate(&param("op").to_lowercase(), &param("a"), &param("b"));
     let _ = writeln!(io::stdout().lock(), "{}", answer);
@@ -78,22 +77,3 @@ fn parse_number(s: &str) -> Option<f64> {
     s.parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
-/// Reads the request on stdin and returns its "params" object. An empty stdin
-/// counts as a request without parameters; malformed JSON is the host's fault
-/// and ends the instance with exit code 1 (a 500).
-fn read_params() -> Option<serde_json::Map<String, serde_json::Value>> {
-    let mut input = Vec::new();
-    if io::stdin().read_to_end(&mut input).is_err() || input.iter().all(u8::is_ascii_whitespace) {
-        return None;
-    }
-    match serde_json::from_slice::<serde_json::Value>(&input) {
-        Ok(serde_json::Value::Object(mut req)) => match req.remove("params") {
-            Some(serde_json::Value::Object(params)) => Some(params),
-            _ => None,
-        },
-        _ => {
-            eprintln!("calculator: the request is not a JSON object");
-            exit(1);
-        }
-    }
-}

@@ -2,8 +2,7 @@
 //!
 //!     GET /fibonacci?n=15  ->  Fibonacci number for n=15 is 610
 
-use std::io::{self, Read, Write};
-use std::process::exit;
+use std::io::{self, Write};
 
 /// F(10000) has 2090 digits and takes about a millisecond; the bound keeps a
 /// request from occupying a worker for long.
@@ -14,7 +13,7 @@ const MAX_N: u64 = 10_000;
 const LIMB: u64 = 1_000_000_000_000_000_000;
 
 fn main() {
-    let n = read_params().and_then(|p| p.get("n").and_then(|v| v.as_str()).map(String::from));
+    let n = wasio_request::read_params("fibonacci").and_then(|p| p.get("n").and_then(|v| v.as_str()).map(String::from));
     let mut out = io::stdout().lock();
     let n = match n.as_deref().map(str::parse::<i64>) {
         Some(Ok(n)) if n >= 0 => n as u64,
@@ -28,26 +27,6 @@ fn main() {
         return;
     }
     let _ = writeln!(out, "Fibonacci number for n={} is {}", n, to_decimal(&fibonacci(n)));
-}
-
-/// Reads the request on stdin and returns its "params" object. An empty stdin
-/// counts as a request without parameters; malformed JSON is the host's fault
-/// and ends the instance with exit code 1 (a 500).
-fn read_params() -> Option<serde_json::Map<String, serde_json::Value>> {
-    let mut input = Vec::new();
-    if io::stdin().read_to_end(&mut input).is_err() || input.iter().all(u8::is_ascii_whitespace) {
-        return None;
-    }
-    match serde_json::from_slice::<serde_json::Value>(&input) {
-        Ok(serde_json::Value::Object(mut req)) => match req.remove("params") {
-            Some(serde_json::Value::Object(params)) => Some(params),
-            _ => None,
-        },
-        _ => {
-            eprintln!("fibonacci: the request is not a JSON object");
-            exit(1);
-        }
-    }
 }
 
 /// F(n) as little-endian base-10^18 limbs, by plain iteration.

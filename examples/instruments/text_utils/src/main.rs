@@ -6,14 +6,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{self, Read, Write};
-use std::process::exit;
+use std::io::{self, Write};
 
 const OPERATIONS: &str =
     "Operations: upper, lower, title, reverse, length, words, chars, trim, split, contains, replace, palindrome";
 
 fn main() {
-    let params = read_params().unwrap_or_default();
+    let params = wasio_request::read_params("text_utils").unwrap_or_default();
     let param = |k: &str| params.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
     let text = param("text");
     let answer = if text.is_empty() {
@@ -126,22 +125,3 @@ fn statistics(text: &str) -> String {
     )
 }
 
-/// Reads the request on stdin and returns its "params" object. An empty stdin
-/// counts as a request without parameters; malformed JSON is the host's fault
-/// and ends the instance with exit code 1 (a 500).
-fn read_params() -> Option<serde_json::Map<String, serde_json::Value>> {
-    let mut input = Vec::new();
-    if io::stdin().read_to_end(&mut input).is_err() || input.iter().all(u8::is_ascii_whitespace) {
-        return None;
-    }
-    match serde_json::from_slice::<serde_json::Value>(&input) {
-        Ok(serde_json::Value::Object(mut req)) => match req.remove("params") {
-            Some(serde_json::Value::Object(params)) => Some(params),
-            _ => None,
-        },
-        _ => {
-            eprintln!("text_utils: the request is not a JSON object");
-            exit(1);
-        }
-    }
-}

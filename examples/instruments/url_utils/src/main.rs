@@ -7,13 +7,12 @@
 //! Parsing follows RFC 3986 with the checks Go's net/url makes, so this
 //! instrument accepts and rejects the same inputs as the original one.
 
-use std::io::{self, Read, Write};
-use std::process::exit;
+use std::io::{self, Write};
 
 const OPERATIONS: &str = "Operations: encode, decode, parse, validate, join";
 
 fn main() {
-    let params = read_params().unwrap_or_default();
+    let params = wasio_request::read_params("url_utils").unwrap_or_default();
     let param = |k: &str| params.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
     let input = param("input");
     let answer = if input.is_empty() {
@@ -379,22 +378,3 @@ fn remove_dot_segments(path: &str) -> String {
     }
 }
 
-/// Reads the request on stdin and returns its "params" object. An empty stdin
-/// counts as a request without parameters; malformed JSON is the host's fault
-/// and ends the instance with exit code 1 (a 500).
-fn read_params() -> Option<serde_json::Map<String, serde_json::Value>> {
-    let mut input = Vec::new();
-    if io::stdin().read_to_end(&mut input).is_err() || input.iter().all(u8::is_ascii_whitespace) {
-        return None;
-    }
-    match serde_json::from_slice::<serde_json::Value>(&input) {
-        Ok(serde_json::Value::Object(mut req)) => match req.remove("params") {
-            Some(serde_json::Value::Object(params)) => Some(params),
-            _ => None,
-        },
-        _ => {
-            eprintln!("url_utils: the request is not a JSON object");
-            exit(1);
-        }
-    }
-}
