@@ -11,8 +11,10 @@ import { RuntimeError, RunFailure, type Runtime } from '../runtime/index.js';
 import { cacheKey, matchesEtag, type CachedResponse, type ResponseCache } from './response-cache.js';
 import type { RouteMatch } from './router.js';
 
-/** What the access log and the stats learn about one instrument request. */
+/** What the access log and the stats learn about one request. */
 export interface InstrumentTrace {
+  /** A built-in page: logged, but not counted as an instrument request. */
+  builtin: boolean;
   route: string | undefined;
   cache: 'HIT' | 'MISS' | undefined;
   instanceMs: number | undefined;

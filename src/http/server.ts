@@ -50,6 +50,7 @@ function stateFor(config: Config): ServingState {
 export class WasioServer {
   readonly stats = new ServerStats();
   private state: ServingState;
+  private closing = false;
   private readonly app: FastifyInstance;
 
   constructor(private readonly options: ServerOptions) {
@@ -83,8 +84,13 @@ export class WasioServer {
     this.state = stateFor(config);
   }
 
-  /** Stops accepting, lets in-flight requests finish, then stops the runtime. */
+  /**
+   * Stops accepting, lets in-flight requests finish (their connections close after the
+   * response, keep-alive or not), then stops the runtime.
+   */
   async close(): Promise<void> {
+    this.closing = true;
+    this.app.server.closeIdleConnections();
     await this.app.close();
     await this.options.runtime.close();
   }
@@ -99,7 +105,16 @@ export class WasioServer {
       request.wasioState = state;
       const url = request.raw.url ?? '/';
       const queryAt = url.indexOf('?');
-      request.wasioMatch = state.router.match(queryAt === -1 ? url : url.slice(0, queryAt));
+      const match = state.router.match(queryAt === -1 ? url : url.slice(0, queryAt));
+      request.wasioMatch = match;
+      request.wasioTrace = {
+        builtin: request.routeOptions.url !== '*', route: match?.route.path, cache: undefined,
+        instanceMs: undefined, queueMs: undefined, error: undefined,
+      };
+    });
+    this.app.addHook('onSend', async (_request, reply) => {
+      // While shutting down, no connection is kept alive past its response.
+      if (this.closing) reply.header('connection', 'close');
     });
     this.app.removeAllContentTypeParsers();
     this.app.addContentTypeParser('*', (request, payload, done) => {
@@ -110,7 +125,7 @@ export class WasioServer {
       const trace = request.wasioTrace;
       if (trace === undefined) return;
       const durationMs = reply.elapsedTime;
-      this.stats.record({ route: trace.route, status: reply.statusCode, durationMs, cache: trace.cache });
+      if (!trace.builtin) this.stats.record({ route: trace.route, status: reply.statusCode, durationMs, cache: trace.cache });
       request.log.info({
         method: request.method, path: request.raw.url, status: reply.statusCode,
         bytes: Number(reply.getHeader('content-length') ?? 0), durationMs: Math.round(durationMs * 100) / 100,
@@ -171,8 +186,8 @@ export class WasioServer {
   }
 
   private async serveRoute(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const trace: InstrumentTrace = { route: undefined, cache: undefined, instanceMs: undefined, queueMs: undefined, error: undefined };
-    request.wasioTrace = trace;
+    const trace = request.wasioTrace as InstrumentTrace;
+    trace.builtin = false;
     const match = request.wasioMatch;
     if (match === undefined) {
       reply.code(404).type('text/plain; charset=utf-8').send('not found');
