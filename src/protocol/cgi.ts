@@ -4,7 +4,10 @@
  * body. Unlike WAGI, header order and repeated headers (several `Set-Cookie`) are kept, and
  * a bad header block is reported precisely instead of crashing or being half-used.
  */
+import { CgiOutputError } from './errors.js';
 import type { InstrumentRequest } from './request.js';
+
+export { CgiOutputError } from './errors.js';
 
 export const SERVER_SOFTWARE = 'WASIO';
 
@@ -13,12 +16,6 @@ export interface CgiRouteMatch {
   readonly route: string;
   /** The raw (still percent-encoded) remainder matched by `*`, without a leading `/`. */
   readonly rest: string;
-}
-
-/** A header block that cannot be used; the message says what is wrong, for the log and the 502. */
-export class CgiOutputError extends Error {
-  override readonly name = 'CgiOutputError';
-  readonly code = 'WASIO_ERR_CGI_OUTPUT';
 }
 
 export interface CgiResponse {
@@ -98,28 +95,56 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Field values: visible characters, spaces and tabs, and bytes from obs-text; no controls.
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-/** Finds the blank line that ends the header block: its start and the body's start. */
-function headerEnd(output: Uint8Array): [number, number] | undefined {
-  for (let i = 0; i < output.byteLength; i++) {
-    if (output[i] !== 0x0a) continue;
-    if (output[i + 1] === 0x0a) return [i, i + 2];
-    if (output[i + 1] === 0x0d && output[i + 2] === 0x0a) return [i, i + 3];
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Headers that frame the response on the connection. The server frames the body it sends
+ * itself, so a module's values could only contradict it (a `Content-Length` that is not the
+ * body's, a `Transfer-Encoding` on a body that is not chunked) and are dropped, as RFC 3875
+ * §6.3.4 allows.
+ */
+const FRAMING_HEADERS = new Set([
+  'connection', 'content-length', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+]);
+
+/** Finds the blank line that ends the header block: where the block ends and the body starts. */
+function headerEnd(output: Buffer): [number, number] | undefined {
+  if (output[0] === LF) return [0, 1];
+  if (output[0] === CR && output[1] === LF) return [0, 2];
+  // indexOf finds each line end at memchr speed: the body after the block may be megabytes.
+  for (let i = output.indexOf(LF); i !== -1; i = output.indexOf(LF, i + 1)) {
+    if (output[i + 1] === LF) return [i, i + 2];
+    if (output[i + 1] === CR && output[i + 2] === LF) return [i, i + 3];
   }
   return undefined;
 }
 
+/** The first line of `output`, shortened, for a message that shows what the module wrote. */
+function firstLine(output: Buffer): string {
+  const newline = output.indexOf(LF);
+  const line = output.subarray(0, Math.min(newline === -1 ? output.byteLength : newline, 80)).toString('latin1');
+  return JSON.stringify(line.endsWith('\r') ? line.slice(0, -1) : line);
+}
+
 /**
  * Splits a guest's stdout into status, headers and body. `Status` wins; `Location` alone
- * means 302; otherwise 200. Throws `CgiOutputError` naming what is missing or invalid.
+ * means 302; otherwise 200. Framing headers (`Content-Length`, `Transfer-Encoding`,
+ * `Connection`, ...) are dropped: the server frames the body. Throws `CgiOutputError` naming
+ * what is missing or invalid.
  */
 export function parseCgiOutput(output: Uint8Array): CgiResponse {
-  const end = headerEnd(output);
+  const bytes = Buffer.from(output.buffer, output.byteOffset, output.byteLength);
+  const end = headerEnd(bytes);
   if (end === undefined) {
     throw new CgiOutputError(output.byteLength === 0
       ? 'the module wrote nothing: expected a header block (Content-Type, Status or Location), a blank line, then the body'
-      : 'no header block: expected header lines (Content-Type, Status or Location) ended by a blank line before the body');
+      : `no header block: expected header lines (Content-Type, Status or Location) ended by a blank line before the body, but the output starts with ${firstLine(bytes)} and has no blank line`);
   }
-  const block = Buffer.from(output.buffer, output.byteOffset, end[0]).toString('latin1');
+  if (end[0] === 0) {
+    throw new CgiOutputError('the output starts with a blank line: the header block is empty (expected Content-Type, Status or Location before it)');
+  }
+  const block = bytes.subarray(0, end[0]).toString('latin1');
   const headers: [string, string][] = [];
   let status: number | undefined;
   let location = false;
@@ -128,20 +153,23 @@ export function parseCgiOutput(output: Uint8Array): CgiResponse {
     const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
     const colon = line.indexOf(':');
     if (colon <= 0) throw new CgiOutputError(`invalid header line ${JSON.stringify(line)}: expected "Name: value"`);
-    const name = line.slice(0, colon).trim();
+    // Spaces before the colon are forgiven; before the name they would be a folded line.
+    const name = line.slice(0, colon).trimEnd();
     const value = line.slice(colon + 1).trim();
-    if (!TOKEN.test(name)) throw new CgiOutputError(`invalid header name ${JSON.stringify(name)}`);
+    if (!TOKEN.test(name)) throw new CgiOutputError(`invalid header name ${JSON.stringify(name)}: a name is letters, digits and !#$%&'*+-.^_\`|~ only`);
     if (!FIELD_VALUE.test(value)) throw new CgiOutputError(`invalid value for header ${name}: it contains control characters`);
     const lower = name.toLowerCase();
     if (lower === 'status') {
       const match = /^(\d{3})(?:\s.*)?$/.exec(value);
       const code = match === null ? NaN : Number(match[1]);
-      if (!(code >= 100 && code <= 599)) throw new CgiOutputError(`invalid Status ${JSON.stringify(value)}: expected a code from 100 to 599`);
+      // 1xx are interim answers, never the final status of a response.
+      if (!(code >= 200 && code <= 599)) throw new CgiOutputError(`invalid Status ${JSON.stringify(value)}: expected a code from 200 to 599`);
       status = code;
       continue;
     }
     if (lower === 'location') location = true;
     if (lower === 'content-type') contentType = true;
+    if (FRAMING_HEADERS.has(lower)) continue;
     headers.push([name, value]);
   }
   if (status === undefined && !location && !contentType) {

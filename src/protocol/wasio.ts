@@ -3,7 +3,8 @@
  * Go version's `{"params", "seed"}`; stdout comes back as the body of a 200 response.
  */
 import { randomFillSync } from 'node:crypto';
-import { parseQuery, type InstrumentRequest } from './request.js';
+import { parseMultipartForm, type FormFile } from './multipart.js';
+import { parseMediaType, parseQuery, type InstrumentRequest } from './request.js';
 import { detectContentType } from './sniff.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -21,11 +22,6 @@ export function nextSeed(): bigint {
   return seedPool[seedIndex++] as bigint;
 }
 
-function isFormBody(request: InstrumentRequest): boolean {
-  const type = request.headers['content-type'];
-  return type !== undefined && type.split(';')[0]?.trim().toLowerCase() === 'application/x-www-form-urlencoded';
-}
-
 function decodeText(body: Uint8Array): string | undefined {
   try {
     return utf8.decode(body);
@@ -34,18 +30,45 @@ function decodeText(body: Uint8Array): string | undefined {
   }
 }
 
+/** A file of a `multipart/form-data` body as the payload's `files` array describes it. */
+export interface WasioFile {
+  readonly field: string;
+  readonly filename: string;
+  readonly content_type: string;
+  readonly size: number;
+}
+
 /**
- * The JSON document an instrument reads on stdin. `seed` is written as an exact integer,
- * which `JSON.stringify` cannot do for a BigInt, so it is spliced in as text.
+ * The form fields of the body, when it is a form: `application/x-www-form-urlencoded` (read
+ * only when it is UTF-8, as a form always is) or `multipart/form-data`.
+ */
+function bodyForm(request: InstrumentRequest, text: string | undefined): { fields: Iterable<readonly [string, string]>; files: readonly FormFile[] } {
+  const contentType = request.headers['content-type'];
+  if (contentType === undefined || request.body.byteLength === 0) return { fields: [], files: [] };
+  const { type } = parseMediaType(contentType);
+  if (type === 'application/x-www-form-urlencoded' && text !== undefined) return { fields: new URLSearchParams(text), files: [] };
+  if (type === 'multipart/form-data') return parseMultipartForm(request.body, contentType);
+  return { fields: [], files: [] };
+}
+
+/**
+ * The JSON document an instrument reads on stdin. `params` holds the first value of each
+ * query parameter, overwritten by the body's form fields (text fields of a multipart body
+ * included); `files` describes a multipart body's files (never their bytes, which stay in
+ * `body`/`body_base64`). `seed` is written as an exact integer, which `JSON.stringify` cannot
+ * do for a BigInt, so it is spliced in as text. Throws `MultipartError` for a multipart body
+ * that cannot be parsed.
  */
 export function encodeWasioPayload(request: InstrumentRequest, seed: bigint): Uint8Array {
   const query = parseQuery(request.rawQuery);
   const params: Record<string, string> = {};
   for (const [key, values] of query) params[key] = values[0] as string;
   const text = request.body.byteLength > 0 ? decodeText(request.body) : '';
-  if (text !== undefined && text !== '' && isFormBody(request)) {
-    for (const [key, value] of new URLSearchParams(text)) params[key] = value;
-  }
+  const form = bodyForm(request, text);
+  for (const [key, value] of form.fields) params[key] = value;
+  const files: WasioFile[] = form.files.map((file) => ({
+    field: file.field, filename: file.filename, content_type: file.contentType, size: file.size,
+  }));
   const payload: Record<string, unknown> = {
     params,
     method: request.method,
@@ -54,8 +77,9 @@ export function encodeWasioPayload(request: InstrumentRequest, seed: bigint): Ui
     query: Object.fromEntries(query),
     path_params: request.pathParams,
     headers: request.headers,
+    files,
   };
-  if (text === undefined) payload['body_base64'] = Buffer.from(request.body).toString('base64');
+  if (text === undefined) payload['body_base64'] = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength).toString('base64');
   else payload['body'] = text;
   const json = JSON.stringify(payload);
   return encoder.encode(`{"seed":${seed.toString()},${json.slice(1)}`);
