@@ -26,9 +26,13 @@ function remember(id: number, module: LoadedModule): void {
   if (modules.size > maxModules) modules.delete(modules.keys().next().value as number);
 }
 
-/** A guest that failed with its memory grown to the limit most likely failed for want of memory. */
+/**
+ * A guest that failed with its memory grown close to the limit most likely failed for want of
+ * memory: an allocator grows by what it needs at once (a 1 MiB malloc asks for 17 pages), so
+ * "close" is within an eighth of the limit.
+ */
 function atMemoryLimit(loaded: LoadedModule, memoryBytes: number): boolean {
-  return memoryBytes + WASM_PAGE_BYTES > loaded.memoryLimitBytes;
+  return memoryBytes + Math.max(WASM_PAGE_BYTES, loaded.memoryLimitBytes / 8) > loaded.memoryLimitBytes;
 }
 
 function run(message: RunMessage, loaded: LoadedModule): ResultMessage {
