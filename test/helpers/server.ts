@@ -19,24 +19,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import { repoRoot } from './repo.js';
 import { loadConfig, type Config, type ConfigFile } from '../../src/config/index.js';
 import { WasioServer } from '../../src/http/server.js';
 import { Runtime } from '../../src/runtime/index.js';
 
-function findRepoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-  return dir;
-}
-
-/** The folder that holds package.json (tests run compiled from dist/, sources stay put). */
-export const repoRoot = findRepoRoot();
+export { repoRoot };
 
 /** The built command line, as `npm run build` leaves it. */
 export const cliMain = join(repoRoot, 'dist', 'src', 'cli', 'main.js');

@@ -3,21 +3,14 @@
  * (test/probes/wasm/), read their transcripts, and make and compare host directory trees.
  */
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { CaptureSink, runCommand, WasiRunError, type WasiOptions } from '../../src/wasi/index.js';
 
-/** The repository root: compiled tests run from dist/test/..., the probes stay in test/. */
-function findRepoRoot(start: string): string {
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`no package.json above ${start}`);
-  }
-}
+import { repoRoot as REPO_ROOT } from './repo.js';
 
-export const REPO_ROOT = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
+export { REPO_ROOT };
 
 export function probePath(name: string): string {
   return join(REPO_ROOT, 'test', 'probes', 'wasm', `${name}.wasm`);

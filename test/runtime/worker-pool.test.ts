@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
 import { ModuleStore, RunFailure, type CompiledModule, type RunSpec } from '../../src/runtime/index.js';
 import { WorkerPool } from '../../src/runtime/worker-pool.js';
+import { repoPath } from '../helpers/repo.js';
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-}
-
-const INSTRUMENTS = join(repoRoot(), 'test/instruments');
+const INSTRUMENTS = repoPath('test/instruments');
 const store = new ModuleStore({ maxModules: 8 });
 const pools: WorkerPool[] = [];
 after(async () => {
