@@ -5,12 +5,14 @@
  * flushes its buffer together with new data. Either way the kernel would append the whole
  * record at once, so no record may ever be split or interleaved with another instance's.
  *
- * A short spin between records lets a timeout land between two writes and lets other
- * instances' records fall between ours. After 2000 records it only spins, so an instance
- * that is never stopped cannot fill the disk.
+ * A spin between records (the `spin` query parameter, in loop iterations, 20000 when
+ * absent) lets a timeout land between two writes and lets other instances' records fall
+ * between ours. After 2000 records it only spins, so an instance that is never stopped
+ * cannot fill the disk.
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -41,9 +43,11 @@ int main(void) {
     static char payload[65536];
     size_t length = fread(payload, 1, sizeof payload - 1, stdin);
     payload[length] = '\0';
-    char id[64], parts[8];
+    char id[64], parts[8], spin_text[32];
     param(payload, "id", id, sizeof id);
     param(payload, "parts", parts, sizeof parts);
+    param(payload, "spin", spin_text, sizeof spin_text);
+    unsigned long spin_between = spin_text[0] == '\0' ? 20000 : strtoul(spin_text, NULL, 10);
     if (id[0] == '\0') strcpy(id, "-");
     int fd = open("/data/records.txt", O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd < 0) {
@@ -70,7 +74,7 @@ int main(void) {
             perror("append");
             return 1;
         }
-        spin(20000);
+        spin(spin_between);
     }
     for (;;) spin(1000000);
 }
