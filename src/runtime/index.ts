@@ -6,4 +6,9 @@ export { Runtime, type RuntimeOptions, type Invocation } from './runtime.js';
 export { ModuleStore, type CompiledModule, type ModuleStoreStats } from './module-store.js';
 export { type RunOutcome, type PoolStats } from './worker-pool.js';
 export type { RunSpec } from './messages.js';
+export {
+  typedChannel, subscribe, moduleCompiledChannel, instanceEndChannel, workerReplacedChannel, limitExceededChannel,
+  type TypedChannel, type ModuleCompiledMessage, type InstanceEndMessage, type WorkerReplacedMessage, type WorkerReplacedReason,
+  type LimitExceededMessage, type LimitKind,
+} from './diagnostics.js';
 export { RuntimeError, RunFailure, ModuleLoadError, type RuntimeErrorCode } from './errors.js';

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { missingImports } from '../wasi/index.js';
+import { moduleCompiledChannel } from './diagnostics.js';
 import { ModuleLoadError } from './errors.js';
 import { limitMemory, type MemoryImport } from './memory-limit.js';
 
@@ -128,6 +129,9 @@ export class ModuleStore {
       memoryLimitBytes: memoryLimitMb * 2 ** 20, memoryImport: limited.memoryImport,
     };
     this.options.onCompiled?.(compiled);
+    if (moduleCompiledChannel.hasSubscribers) {
+      moduleCompiledChannel.publish({ store: this, path, compileMs: compiled.compileMs, byteLength: compiled.byteLength });
+    }
     return compiled;
   }
 

@@ -63,6 +63,14 @@ export class Runtime {
     });
   }
 
+  /**
+   * True when a diagnostics message's publisher (`pool`, `store` or `source`) is this
+   * runtime's worker pool or module store, so subscribers can keep to one runtime.
+   */
+  published(publisher: object): boolean {
+    return publisher === this.pool || publisher === this.modules;
+  }
+
   stats(): { modules: ModuleStoreStats; pool: PoolStats } {
     return { modules: this.modules.stats(), pool: this.pool.stats() };
   }

@@ -13,8 +13,12 @@
  * Limits: a run longer than its `timeoutMs` has its worker terminated and replaced, which
  * stops any guest, even one in a tight loop. A job waits in the queue at most `timeoutMs`
  * too (then `WASIO_ERR_QUEUE_FULL`); the queue holds at most `maxQueue` jobs in all.
+ *
+ * Diagnostics: the end of every run, every replaced worker and every limit breach are
+ * published on the channels of `diagnostics.ts`.
  */
 import { Worker } from 'node:worker_threads';
+import { instanceEndChannel, limitExceededChannel, workerReplacedChannel, type LimitKind, type WorkerReplacedReason } from './diagnostics.js';
 import { RunFailure } from './errors.js';
 import type { ResultMessage, RunMessage, RunSpec } from './messages.js';
 import type { CompiledModule } from './module-store.js';
@@ -115,6 +119,7 @@ export class WorkerPool {
     if (this.closed) return Promise.reject(new RunFailure('WASIO_ERR_POOL_CLOSED', 'the server is shutting down'));
     if (options.signal?.aborted === true) return Promise.reject(abortedFailure());
     if (this.queued >= this.options.maxQueue) {
+      this.announceLimit('queue', options.group);
       return Promise.reject(new RunFailure('WASIO_ERR_QUEUE_FULL', `queue full (${this.options.maxQueue} waiting)`));
     }
     return new Promise<RunOutcome>((resolve, reject) => {
@@ -164,6 +169,7 @@ export class WorkerPool {
     this.queued += 1;
     job.timer = setTimeout(() => {
       this.removeQueued(job);
+      this.announceLimit('queue', job.options.group);
       this.settleFailure(job, new RunFailure('WASIO_ERR_QUEUE_FULL',
         `no worker free within ${job.options.timeoutMs} ms`));
     }, job.options.timeoutMs);
@@ -279,10 +285,11 @@ export class WorkerPool {
   private kill(worker: PoolWorker, job: Job, failure: RunFailure): void {
     if (worker.job !== job) return;
     this.finish(worker, job);
+    this.announceEnd(job, performance.now() - job.startedAt, undefined, failure.code);
+    if (failure.code === 'WASIO_ERR_TIMEOUT') this.announceLimit('timeout', job.options.group);
     this.workers.delete(worker);
     void worker.thread.terminate();
-    this.replaced += 1;
-    this.options.onWorkerReplaced?.(failure.code);
+    this.countReplacement(failure.code === 'WASIO_ERR_TIMEOUT' ? 'timeout' : 'aborted', failure.code);
     if (!worker.extra && !this.closed) this.spawn(false);
     this.settleFailure(job, failure);
     this.dispatch();
@@ -317,6 +324,9 @@ export class WorkerPool {
     if (job === undefined || job.id !== result.jobId) return;
     this.finish(worker, job);
     const queueMs = job.startedAt - job.enqueuedAt;
+    this.announceEnd(job, result.runMs, result.ok ? result.exitCode : undefined, result.ok ? undefined : result.code);
+    const broken = limitBrokenBy(result);
+    if (broken !== undefined) this.announceLimit(broken, job.options.group);
     if (result.ok) {
       job.resolve({ exitCode: result.exitCode, memoryLimitHit: result.memoryLimitHit, stdout: result.stdout, stderr: result.stderr, runMs: result.runMs, queueMs });
     } else {
@@ -333,13 +343,36 @@ export class WorkerPool {
     const job = worker.job;
     if (job !== undefined) {
       this.finish(worker, job);
+      this.announceEnd(job, performance.now() - job.startedAt, undefined, 'WASIO_ERR_WORKER_EXIT');
       this.settleFailure(job, new RunFailure('WASIO_ERR_WORKER_EXIT', reason));
     }
-    this.replaced += 1;
-    this.options.onWorkerReplaced?.(reason);
+    this.countReplacement('crashed', reason);
     if (!worker.extra && !this.closed) this.spawn(false);
     this.dispatch();
   }
+
+  private countReplacement(reason: WorkerReplacedReason, detail: string): void {
+    this.replaced += 1;
+    this.options.onWorkerReplaced?.(detail);
+    if (workerReplacedChannel.hasSubscribers) workerReplacedChannel.publish({ pool: this, reason, detail });
+  }
+
+  private announceEnd(job: Job, runMs: number, exitCode: number | undefined, failure: string | undefined): void {
+    if (!instanceEndChannel.hasSubscribers) return;
+    instanceEndChannel.publish({
+      pool: this, group: job.options.group, queueMs: job.startedAt - job.enqueuedAt, runMs, exitCode, failure,
+    });
+  }
+
+  private announceLimit(kind: LimitKind, group: string): void {
+    if (limitExceededChannel.hasSubscribers) limitExceededChannel.publish({ source: this, kind, route: group });
+  }
+}
+
+/** The limit a finished run broke, if any: memory (a failure at the limit) or output. */
+function limitBrokenBy(result: ResultMessage): LimitKind | undefined {
+  if (result.ok) return result.exitCode !== 0 && result.memoryLimitHit ? 'memory' : undefined;
+  return result.code === 'WASIO_ERR_OUTPUT_LIMIT' ? 'output' : undefined;
 }
 
 function abortedFailure(): RunFailure {
