@@ -8,9 +8,13 @@ import type { IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import type { Runtime } from '../runtime/index.js';
-import { readLimitedBody } from './body.js';
+import { limitExceededChannel, type Runtime } from '../runtime/index.js';
+import { ACCESS_LOG_MESSAGE, accessLogFields } from './access-log.js';
+import { loadAssets, type AssetPage } from './assets.js';
+import { BodyTooLargeError, readLimitedBody } from './body.js';
+import { requestEndChannel } from './diagnostics.js';
 import { serveInstrument, type InstrumentTrace } from './instrument-handler.js';
+import { ServerMetrics } from './metrics.js';
 import { renderIndexPage, renderMonitoringPage } from './pages.js';
 import { ResponseCache } from './response-cache.js';
 import { Router, type RouteMatch } from './router.js';
@@ -48,13 +52,18 @@ function stateFor(config: Config): ServingState {
 }
 
 export class WasioServer {
-  readonly stats = new ServerStats();
+  /** Counts behind `/stats` and the dashboard. */
+  readonly stats: ServerStats;
+  /** The Prometheus metrics of `/metrics`. */
+  readonly metrics: ServerMetrics;
   private state: ServingState;
   private closing = false;
   private readonly app: FastifyInstance;
 
   constructor(private readonly options: ServerOptions) {
     this.state = stateFor(options.config);
+    this.stats = new ServerStats(this);
+    this.metrics = new ServerMetrics(this, options.runtime);
     this.app = Fastify({
       loggerInstance: options.logger as FastifyBaseLogger,
       logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
@@ -86,13 +95,15 @@ export class WasioServer {
 
   /**
    * Stops accepting, lets in-flight requests finish (their connections close after the
-   * response, keep-alive or not), then stops the runtime.
+   * response, keep-alive or not), then stops the runtime and the counting.
    */
   async close(): Promise<void> {
     this.closing = true;
     this.app.server.closeIdleConnections();
     await this.app.close();
     await this.options.runtime.close();
+    this.stats.close();
+    this.metrics.close();
   }
 
   private registerHooks(): void {
@@ -124,27 +135,37 @@ export class WasioServer {
     this.app.addHook('onResponse', async (request, reply) => {
       const trace = request.wasioTrace;
       if (trace === undefined) return;
-      const durationMs = reply.elapsedTime;
-      if (!trace.builtin) this.stats.record({ route: trace.route, status: reply.statusCode, durationMs, cache: trace.cache });
-      request.log.info({
-        method: request.method, path: request.raw.url, status: reply.statusCode,
-        bytes: Number(reply.getHeader('content-length') ?? 0), durationMs: Math.round(durationMs * 100) / 100,
-        route: trace.route, cache: trace.cache, instanceMs: trace.instanceMs === undefined ? undefined : Math.round(trace.instanceMs * 100) / 100,
-        queueMs: trace.queueMs === undefined ? undefined : Math.round(trace.queueMs * 100) / 100, error: trace.error,
-      }, 'request');
+      request.log.info(accessLogFields(request, reply, trace), ACCESS_LOG_MESSAGE);
+      // The stats and the metrics count instrument requests from this event; built-in pages are not counted.
+      if (!trace.builtin && requestEndChannel.hasSubscribers) {
+        requestEndChannel.publish({
+          server: this, requestId: request.id, route: trace.route, method: request.method, status: reply.statusCode,
+          durationMs: reply.elapsedTime, cache: trace.cache,
+        });
+      }
     });
     this.app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
       const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
       if (status === 500) request.log.error({ err: error }, 'request failed');
       if (request.wasioTrace !== undefined) request.wasioTrace.error = error.message;
+      if (error instanceof BodyTooLargeError && limitExceededChannel.hasSubscribers) {
+        limitExceededChannel.publish({ source: this, kind: 'body', route: request.wasioTrace?.route ?? '' });
+      }
       reply.code(status).type('text/plain; charset=utf-8').send(status === 413 ? 'request body too large' : status === 500 ? 'internal error' : error.message);
     });
   }
 
   private registerBuiltins(): void {
+    const pageServed = (config: Config, page: AssetPage): boolean => (page === 'index' ? config.index_page : config.monitoring);
     this.app.get('/health', (_request, reply) => {
       reply.type('text/plain; charset=utf-8').send('OK');
     });
+    for (const asset of loadAssets()) {
+      this.app.get(asset.path, (request, reply) => {
+        if (!pageServed(request.wasioState.config, asset.page)) return this.serveRoute(request, reply);
+        return reply.type(asset.contentType).header('cache-control', 'public, max-age=3600').send(asset.body);
+      });
+    }
     this.app.get('/', (request, reply) => {
       const { config } = request.wasioState;
       if (!config.index_page) return this.serveRoute(request, reply);
@@ -153,36 +174,24 @@ export class WasioServer {
     this.app.get('/monitoring', (request, reply) => {
       if (!request.wasioState.config.monitoring) return this.serveRoute(request, reply);
       const format = (request.query as Record<string, unknown>)['format'];
-      if (format === 'json') return reply.send(this.statsDocument(request.wasioState));
-      return reply.type('text/html; charset=utf-8').send(renderMonitoringPage());
+      const route = (request.query as Record<string, unknown>)['route'];
+      if (format === 'json') return reply.send(this.statsDocument(request.wasioState, typeof route === 'string' ? route : undefined));
+      return reply.type('text/html; charset=utf-8').send(renderMonitoringPage(request.wasioState.config));
     });
     this.app.get('/stats', (request, reply) => {
       if (!request.wasioState.config.monitoring) return this.serveRoute(request, reply);
       return reply.send(this.statsDocument(request.wasioState));
     });
+    this.app.get('/metrics', async (request, reply) => {
+      if (!request.wasioState.config.monitoring) return this.serveRoute(request, reply);
+      return reply.type(this.metrics.contentType).send(await this.metrics.render());
+    });
   }
 
-  private statsDocument(state: ServingState): Record<string, unknown> {
+  /** The stats document, with the recent history of `seriesRoute` (every request when absent). */
+  private statsDocument(state: ServingState, seriesRoute?: string): Record<string, unknown> {
     const runtime = this.options.runtime.stats();
-    const routes: Record<string, unknown> = {};
-    for (const [path, route] of this.stats.routes) {
-      routes[path] = {
-        requests: route.requests, successes: route.successes, errors: route.errors,
-        cache_hits: route.cacheHits, cache_misses: route.cacheMisses,
-        avg_ms: route.requests === 0 ? 0 : route.totalMs / route.requests,
-        min_ms: route.requests === 0 ? 0 : route.minMs, max_ms: route.maxMs, last_status: route.lastStatus,
-      };
-    }
-    return {
-      uptime_seconds: this.stats.uptimeSeconds(),
-      total_requests: this.stats.requests,
-      successes: this.stats.successes,
-      errors: this.stats.errors,
-      response_cache: { hits: state.cache.hits, misses: state.cache.misses, entries: state.cache.size },
-      module_cache: runtime.modules,
-      workers: { total: runtime.pool.workers, busy: runtime.pool.busy, queued: runtime.pool.queued, replaced: runtime.pool.replaced },
-      routes,
-    };
+    return this.stats.document({ modules: runtime.modules, pool: runtime.pool, cacheEntries: state.cache.size }, seriesRoute);
   }
 
   private async serveRoute(request: FastifyRequest, reply: FastifyReply): Promise<void> {

@@ -1,0 +1,127 @@
+/**
+ * The Prometheus metrics of one server (`/metrics`), in a registry of its own so several
+ * servers in one process (tests) never mix their numbers.
+ *
+ * Nothing on the request path calls this module: it subscribes to the diagnostics channels
+ * (`wasio:request:end` from the HTTP server; `wasio:instance:end`, `wasio:module:compiled`,
+ * `wasio:worker:replaced` and `wasio:limit:exceeded` from the runtime), keeps to the messages
+ * of its own server and runtime, and reads the pool's gauges when scraped.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  instanceEndChannel, limitExceededChannel, moduleCompiledChannel, subscribe, workerReplacedChannel, type PoolStats, type Runtime,
+} from '../runtime/index.js';
+import { requestEndChannel } from './diagnostics.js';
+
+/** The `route` label of requests that matched no route (404). */
+export const UNMATCHED_ROUTE = '(unmatched)';
+
+/** Seconds; from a cached answer (well under a millisecond) to a route's longest timeouts. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** Seconds; a small C module compiles in milliseconds, a large Go one in a second or more. */
+const COMPILE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** One server's metrics, counted from the moment it is made until `close()`. */
+export class ServerMetrics {
+  private readonly registry = new Registry();
+  private readonly unsubscribers: (() => void)[] = [];
+
+  /** `server` is the publisher of this server's `wasio:request:end` and body-limit messages. */
+  constructor(server: object, runtime: Runtime) {
+    const registers = [this.registry];
+    const requests = new Counter({
+      name: 'wasio_http_requests_total', help: 'Instrument requests answered, by route, method and status.',
+      labelNames: ['route', 'method', 'status'] as const, registers,
+    });
+    const requestDuration = new Histogram({
+      name: 'wasio_http_request_duration_seconds', help: 'Time from a request\'s arrival to the end of its response.',
+      labelNames: ['route'] as const, buckets: LATENCY_BUCKETS, registers,
+    });
+    const cacheHits = new Counter({
+      name: 'wasio_response_cache_hits_total', help: 'Requests answered from the response cache (304 included).',
+      labelNames: ['route'] as const, registers,
+    });
+    const cacheMisses = new Counter({
+      name: 'wasio_response_cache_misses_total', help: 'Cacheable requests the response cache could not answer.',
+      labelNames: ['route'] as const, registers,
+    });
+    const queueWait = new Histogram({
+      name: 'wasio_queue_wait_seconds', help: 'Time an instance waited for a worker before it started.',
+      labelNames: ['route'] as const, buckets: LATENCY_BUCKETS, registers,
+    });
+    const instanceRun = new Histogram({
+      name: 'wasio_instance_run_seconds', help: 'Time an instance ran on its worker (instantiate and _start), until it ended or was stopped.',
+      labelNames: ['route'] as const, buckets: LATENCY_BUCKETS, registers,
+    });
+    const compiles = new Counter({ name: 'wasio_module_compiles_total', help: 'Module files compiled.', registers });
+    const compileTime = new Histogram({
+      name: 'wasio_module_compile_duration_seconds', help: 'Time to compile and check one module file.', buckets: COMPILE_BUCKETS, registers,
+    });
+    const workerRestarts = new Counter({
+      name: 'wasio_worker_restarts_total', help: 'Worker threads replaced: a run past its timeout, a client gone mid-run, or a crash.',
+      labelNames: ['reason'] as const, registers,
+    });
+    const limitBreaches = new Counter({
+      name: 'wasio_limit_breaches_total',
+      help: 'Requests stopped by a limit: timeout (504), memory or output (500), body (413), queue (503).',
+      labelNames: ['kind', 'route'] as const, registers,
+    });
+    const poolGauges: readonly (readonly [name: string, help: string, read: (pool: PoolStats) => number])[] = [
+      ['wasio_queue_depth', 'Requests waiting for a worker.', (pool) => pool.queued],
+      ['wasio_workers_busy', 'Worker threads running an instance.', (pool) => pool.busy],
+      ['wasio_workers', 'Worker threads, extra ones included.', (pool) => pool.workers],
+    ];
+    for (const [name, help, read] of poolGauges) {
+      // Registered by its constructor; read when scraped, so it is never stale.
+      new Gauge({
+        name, help, registers,
+        collect() {
+          this.set(read(runtime.stats().pool));
+        },
+      });
+    }
+    collectDefaultMetrics({ register: this.registry });
+
+    this.unsubscribers.push(
+      subscribe(requestEndChannel, (message) => {
+        if (message.server !== server) return;
+        const route = message.route ?? UNMATCHED_ROUTE;
+        requests.inc({ route, method: message.method, status: message.status });
+        requestDuration.observe({ route }, message.durationMs / 1000);
+        if (message.cache === 'HIT') cacheHits.inc({ route });
+        if (message.cache === 'MISS') cacheMisses.inc({ route });
+      }),
+      subscribe(instanceEndChannel, (message) => {
+        if (!runtime.published(message.pool)) return;
+        queueWait.observe({ route: message.group }, message.queueMs / 1000);
+        instanceRun.observe({ route: message.group }, message.runMs / 1000);
+      }),
+      subscribe(moduleCompiledChannel, (message) => {
+        if (!runtime.published(message.store)) return;
+        compiles.inc();
+        compileTime.observe(message.compileMs / 1000);
+      }),
+      subscribe(workerReplacedChannel, (message) => {
+        if (runtime.published(message.pool)) workerRestarts.inc({ reason: message.reason });
+      }),
+      subscribe(limitExceededChannel, (message) => {
+        if (message.source === server || runtime.published(message.source)) limitBreaches.inc({ kind: message.kind, route: message.route });
+      }),
+    );
+  }
+
+  /** The Content-Type of `render()`'s text. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Every metric in the Prometheus text format, gauges read now. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Stops counting. */
+  close(): void {
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+  }
+}
