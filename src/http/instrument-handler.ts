@@ -5,7 +5,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteConfig } from '../config/index.js';
 import type { InstrumentRequest } from '../protocol/request.js';
-import { cgiArgs, cgiEnvironment, CgiOutputError, parseCgiOutput } from '../protocol/cgi.js';
+import { cgiArgs, cgiEnvironment, parseCgiOutput } from '../protocol/cgi.js';
+import { CgiOutputError } from '../protocol/errors.js';
 import { encodeWasioPayload, nextSeed, wasioContentType } from '../protocol/wasio.js';
 import { RuntimeError, RunFailure, type Runtime } from '../runtime/index.js';
 import { cacheKey, matchesEtag, type CachedResponse, type ResponseCache } from './response-cache.js';
@@ -86,6 +87,8 @@ function sendCgi(request: FastifyRequest, reply: FastifyReply, route: string, st
   }
   const grouped = new Map<string, string[]>();
   for (const [name, value] of response.headers) {
+    // The request id names the request in the log; a module's own value would break the link.
+    if (name.toLowerCase() === 'x-request-id') continue;
     const values = grouped.get(name.toLowerCase());
     if (values === undefined) grouped.set(name.toLowerCase(), [value]);
     else values.push(value);

@@ -7,8 +7,6 @@
 import { CgiOutputError } from './errors.js';
 import type { InstrumentRequest } from './request.js';
 
-export { CgiOutputError } from './errors.js';
-
 export const SERVER_SOFTWARE = 'WASIO';
 
 /** Where the request was matched: the route as written and what its trailing `*` covered. */
