@@ -1,0 +1,3 @@
+module wasio.test/cgi_go
+
+go 1.23

@@ -1,0 +1,3 @@
+module wasio.test/wasio_echo_go
+
+go 1.23
