@@ -19,10 +19,12 @@ function buildProgram(): Command {
     .option('-c, --config <FILE>', 'config file', 'config.json')
     .option('--port <N>', 'port to listen on (overrides the config and PORT)')
     .option('--host <H>', 'address to listen on (overrides the config)')
-    .action(async (options: { config: string; port?: string; host?: string }) => {
+    .option('--log-format <FORMAT>', 'json, pretty or apache (default: WASIO_LOG_FORMAT, else pretty on a terminal, json otherwise)')
+    .option('--log-level <LEVEL>', 'trace, debug, info, warn, error, fatal or silent (default: WASIO_LOG_LEVEL, else info)')
+    .action(async (options: { config: string; port?: string; host?: string; logFormat?: string; logLevel?: string }) => {
       // Each command loads only what it needs, so `wasio run` starts without the HTTP stack.
-      const [{ serve }, { createLogger }] = await Promise.all([import('./serve-command.js'), import('./logger.js')]);
-      await serve(options, createLogger());
+      const [{ serve }, { createLogger, logSettings }] = await Promise.all([import('./serve-command.js'), import('./logger.js')]);
+      await serve(options, createLogger(logSettings(options)));
     });
 
   program
