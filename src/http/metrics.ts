@@ -9,7 +9,8 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
-  instanceEndChannel, limitExceededChannel, moduleCompiledChannel, subscribe, workerReplacedChannel, type PoolStats, type Runtime,
+  instanceEndChannel, limitExceededChannel, moduleCompiledChannel, subscribe, WORKER_REPLACED_REASONS, workerReplacedChannel,
+  type PoolStats, type Runtime,
 } from '../runtime/index.js';
 import { requestEndChannel } from './diagnostics.js';
 
@@ -61,6 +62,8 @@ export class ServerMetrics {
       name: 'wasio_worker_restarts_total', help: 'Worker threads replaced: a run past its timeout, a client gone mid-run, or a crash.',
       labelNames: ['reason'] as const, registers,
     });
+    // Every reason is exported from the start, so a first restart shows as an increase.
+    for (const reason of WORKER_REPLACED_REASONS) workerRestarts.inc({ reason }, 0);
     const limitBreaches = new Counter({
       name: 'wasio_limit_breaches_total',
       help: 'Requests stopped by a limit: timeout (504), memory or output (500), body (413), queue (503).',

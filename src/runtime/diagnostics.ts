@@ -57,8 +57,9 @@ export interface InstanceEndMessage {
   readonly failure: string | undefined;
 }
 
-/** Why a worker thread was replaced: its run timed out, its client left, or it died. */
-export type WorkerReplacedReason = 'timeout' | 'aborted' | 'crashed';
+/** Why a worker thread is replaced: its run timed out, its client left, or it died. */
+export const WORKER_REPLACED_REASONS = ['timeout', 'aborted', 'crashed'] as const;
+export type WorkerReplacedReason = (typeof WORKER_REPLACED_REASONS)[number];
 
 /** `wasio:worker:replaced`: a worker thread was stopped and (unless extra) started afresh. */
 export interface WorkerReplacedMessage {

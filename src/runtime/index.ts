@@ -7,7 +7,7 @@ export { ModuleStore, type CompiledModule, type ModuleStoreStats } from './modul
 export { type RunOutcome, type PoolStats } from './worker-pool.js';
 export type { RunSpec } from './messages.js';
 export {
-  typedChannel, subscribe, moduleCompiledChannel, instanceEndChannel, workerReplacedChannel, limitExceededChannel,
+  typedChannel, subscribe, WORKER_REPLACED_REASONS, moduleCompiledChannel, instanceEndChannel, workerReplacedChannel, limitExceededChannel,
   type TypedChannel, type ModuleCompiledMessage, type InstanceEndMessage, type WorkerReplacedMessage, type WorkerReplacedReason,
   type LimitExceededMessage, type LimitKind,
 } from './diagnostics.js';
