@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteConfig } from '../config/index.js';
 import type { InstrumentRequest } from '../protocol/request.js';
 import { cgiArgs, cgiEnvironment, parseCgiOutput } from '../protocol/cgi.js';
-import { CgiOutputError } from '../protocol/errors.js';
+import { CgiOutputError, MultipartError } from '../protocol/errors.js';
 import { encodeWasioPayload, nextSeed, wasioContentType } from '../protocol/wasio.js';
 import { RuntimeError, RunFailure, type Runtime } from '../runtime/index.js';
 import { cacheKey, matchesEtag, type CachedResponse, type ResponseCache } from './response-cache.js';
@@ -180,6 +180,13 @@ export async function serveInstrument(
     reply.code(200).header('content-type', contentType)
       .send(Buffer.from(outcome.stdout.buffer, outcome.stdout.byteOffset, outcome.stdout.byteLength));
   } catch (error) {
+    if (error instanceof MultipartError) {
+      // The client's mistake, found before any instance started: 400, logged at info.
+      trace.error = error.code;
+      request.log.info({ route: route.path, code: error.code }, error.message);
+      reply.code(400).type('text/plain; charset=utf-8').send(error.message);
+      return;
+    }
     if (!(error instanceof RuntimeError)) throw error;
     const { status, body: message } = failureResponse(error);
     trace.error = error.code;

@@ -22,14 +22,10 @@ export class ProtocolError extends Error {
   }
 }
 
-/**
- * A `multipart/form-data` request body that cannot be parsed. `statusCode` lets the http
- * layer's error handler answer it as the client's mistake (400) with this message.
- */
+/** A `multipart/form-data` request body that cannot be parsed: the client's mistake, a 400. */
 export class MultipartError extends ProtocolError {
   override readonly name = 'MultipartError';
   declare readonly code: 'WASIO_ERR_MULTIPART';
-  readonly statusCode = 400;
   constructor(message: string) {
     super('WASIO_ERR_MULTIPART', `invalid multipart/form-data body: ${message}`);
   }
