@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { readJson } from './json.js';
 import { describeIssues } from './problems.js';
@@ -25,7 +26,14 @@ export interface ConfigOverrides {
   /** A port number, or a string of digits as it comes from `PORT` or `--port`. */
   readonly port?: number | string | undefined;
   readonly host?: string | undefined;
+  /** Certificate and key files (both or neither), relative to the current directory, as from `--tls-cert`/`--tls-key`. */
+  readonly tls?: { readonly cert: string; readonly key: string } | undefined;
+  /** The Redis URL of the response cache, as from `WASIO_CACHE_URL` (kept out of the file: it may hold a password). */
+  readonly cacheUrl?: string | undefined;
 }
+
+/** The overridable values, validated and (for files) made absolute. */
+type ReplacedValues = Partial<Pick<Config, 'port' | 'host' | 'tls'>> & { cacheUrl?: string };
 
 /**
  * Reads, validates and resolves the config file at `file` (relative paths are taken from the
@@ -69,6 +77,13 @@ export function parseConfig(text: string, file: string, overrides: ConfigOverrid
   const parsed = configSchema.safeParse(document.value);
   if (!parsed.success) problems.push(...describeIssues(parsed.error.issues, document));
   const replaced = checkOverrides(overrides, problems);
+  if (parsed.success && parsed.data.cache.backend === 'redis' && parsed.data.cache.url === undefined && replaced.cacheUrl === undefined) {
+    const position = document.positionOf(['cache', 'backend']);
+    problems.push({
+      code: 'WASIO_ERR_CONFIG_MISSING_KEY', keyPath: 'cache.url', ...(position ? { position } : {}),
+      message: 'is required by backend "redis" (or set the WASIO_CACHE_URL variable)',
+    });
+  }
 
   problems.sort(byPosition);
   if (!parsed.success || problems.length > 0) {
@@ -78,30 +93,48 @@ export function parseConfig(text: string, file: string, overrides: ConfigOverrid
   return deepFreeze(resolveConfig(parsed.data, absolute, replaced));
 }
 
-const overrideSchema = configSchema.pick({ port: true, host: true });
+const overrideSchema = configSchema.pick({ port: true, host: true, tls: true }).extend({
+  cache: z.strictObject({ url: configSchema.shape.cache.unwrap().shape.url }).optional(),
+});
 
 /** Validates the overrides by the rules of the keys they replace, reporting into `problems`. */
-function checkOverrides(overrides: ConfigOverrides, problems: ConfigProblem[]): Partial<Pick<Config, 'port' | 'host'>> {
+function checkOverrides(overrides: ConfigOverrides, problems: ConfigProblem[]): ReplacedValues {
   const given: Record<string, unknown> = {};
   if (overrides.port !== undefined) given.port = overrides.port;
   if (overrides.host !== undefined) given.host = overrides.host;
+  if (overrides.tls !== undefined) given.tls = overrides.tls;
+  if (overrides.cacheUrl !== undefined) given.cache = { url: overrides.cacheUrl };
   const result = overrideSchema.safeParse(given);
   if (!result.success) {
     const found = describeIssues(result.error.issues, { value: given });
     problems.push(...found.map((problem) => ({ ...problem, message: `override ${problem.message}` })));
     return {};
   }
+  const { tls, cache } = result.data;
   return {
     ...(overrides.port === undefined ? {} : { port: result.data.port }),
     ...(overrides.host === undefined ? {} : { host: result.data.host }),
+    // Paths given on the command line are the shell's: relative to the current directory.
+    ...(tls === undefined ? {} : { tls: { cert: resolve(tls.cert), key: resolve(tls.key) } }),
+    ...(cache?.url === undefined ? {} : { cacheUrl: cache.url }),
   };
 }
 
-function resolveConfig(config: ParsedConfig, file: string, overrides: Partial<Pick<Config, 'port' | 'host'>>): Config {
+function resolveConfig(config: ParsedConfig, file: string, overrides: ReplacedValues): Config {
   const dir = dirname(file);
   const routes: Record<string, RouteConfig> = {};
   for (const [path, route] of Object.entries(config.routes)) routes[path] = resolveRoute(path, route, config, dir);
-  return { ...config, ...overrides, file, routes };
+  const { cacheUrl, ...replaced } = overrides;
+  const { tls, ...rest } = config;
+  return {
+    ...rest,
+    ...(tls === undefined ? {} : { tls: { cert: resolve(dir, tls.cert), key: resolve(dir, tls.key) } }),
+    ...replaced,
+    // The variable is set for every replica alike; a config that keeps its cache in memory ignores it.
+    cache: cacheUrl === undefined || config.cache.backend !== 'redis' ? config.cache : { ...config.cache, url: cacheUrl },
+    file,
+    routes,
+  };
 }
 
 function resolveRoute(path: string, route: ParsedRoute, config: ParsedConfig, dir: string): RouteConfig {

@@ -198,6 +198,46 @@ const routeSchema = z
   })
   .describe('How one URL path is served.');
 
+/** How long a response cache backend may take to answer before the request goes on without it. */
+export const CACHE_BACKEND_TIMEOUT_MS = 100;
+
+const cacheBackendSchema = z
+  .strictObject({
+    backend: z
+      .enum(['memory', 'redis'])
+      .default('memory')
+      .describe('memory: each server keeps its own cache. redis: servers share one cache in Redis.'),
+    url: z
+      .string()
+      .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379')
+      .optional()
+      .describe('The Redis server, e.g. redis://redis:6379/0 (required for the redis backend); the WASIO_CACHE_URL variable overrides it.'),
+    key_prefix: z
+      .string()
+      .regex(/^\S*$/, 'must not contain white space')
+      .default('wasio:')
+      .describe('Prefix of every key WASIO writes, so several deployments can share one Redis.'),
+    timeout_ms: z
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(CACHE_BACKEND_TIMEOUT_MS)
+      .describe('Milliseconds a Redis command may take; past it the request is served without the cache.'),
+  })
+  .superRefine((cache, ctx) => {
+    if (cache.backend === 'memory' && cache.url !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'is used only by backend "redis": set backend to "redis" or remove url' });
+    }
+  })
+  .describe('Where cached responses are kept. Default: in memory, per server.');
+
+const tlsSchema = z
+  .strictObject({
+    cert: filePath('cert').describe('PEM certificate chain, relative to the config file.'),
+    key: filePath('key').describe('PEM private key, relative to the config file.'),
+  })
+  .describe('Serve HTTPS with this certificate; --tls-cert and --tls-key override it.');
+
 /** The schema of a whole config file, after `$schema` and `_` keys are left out. */
 export const configSchema = z
   .strictObject({
@@ -240,6 +280,8 @@ export const configSchema = z
       .describe('Worker threads that run modules. Default: one per core.'),
     max_queue: z.int().min(0).default(1024).describe('Requests that may wait server-wide; past it 503.'),
     defaults: defaultsSchema.prefault({}),
+    cache: cacheBackendSchema.prefault({}),
+    tls: tlsSchema.optional(),
     routes: z
       .record(routePathSchema, routeSchema)
       .default(() => ({}))
@@ -249,6 +291,12 @@ export const configSchema = z
 
 /** The limits of one route, as resolved: route, then `defaults`, then `LIMIT_DEFAULTS`. */
 export type Limits = z.output<typeof defaultsSchema>;
+
+/** Where cached responses are kept (the top-level `cache` key). */
+export type CacheBackendConfig = Readonly<z.output<typeof cacheBackendSchema>>;
+
+/** The certificate and key files of HTTPS, as absolute paths. */
+export type TlsConfig = Readonly<z.output<typeof tlsSchema>>;
 
 /** A folder the guest may use, with `host` absolute and `guest` normalized. */
 export type Mount = Readonly<z.output<typeof mountSchema>>;

@@ -24,8 +24,8 @@ test('the committed schema/config.schema.json is what the generator writes now',
 
 test('the schema names every key of the config file', () => {
   assert.deepEqual(Object.keys(schema.properties ?? {}).sort(), [
-    '$schema', 'cache_size', 'cache_ttl', 'defaults', 'host', 'index_page', 'max_queue', 'monitoring', 'port', 'routes',
-    'workers',
+    '$schema', 'cache', 'cache_size', 'cache_ttl', 'defaults', 'host', 'index_page', 'max_queue', 'monitoring', 'port', 'routes',
+    'tls', 'workers',
   ]);
   assert.deepEqual(Object.keys(route.properties ?? {}).sort(), [
     'args', 'cache', 'category', 'content_type', 'description', 'env', 'example', 'filesystem', 'max_body_bytes',

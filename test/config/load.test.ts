@@ -58,6 +58,8 @@ test('a minimal config gets every default', () => {
   assert.equal(config.workers, availableParallelism());
   assert.equal(config.max_queue, 1024);
   assert.deepEqual(config.defaults, LIMIT_DEFAULTS);
+  assert.deepEqual(config.cache, { backend: 'memory', key_prefix: 'wasio:', timeout_ms: 100 }, 'each server caches in its own memory');
+  assert.equal(config.tls, undefined, 'plain HTTP');
   assert.deepEqual(route(config, '/a'), {
     path: '/a',
     wasm_file: '/srv/wasio/a.wasm',
@@ -101,6 +103,8 @@ test('every key can be set, and $schema and _ keys are ignored wherever they are
       workers: 3,
       max_queue: 10,
       defaults: { timeout_ms: 2000, memory_limit_mb: 64, max_output_bytes: 4096, max_body_bytes: 512, max_concurrency: 8 },
+      cache: { backend: 'redis', url: 'redis://cache.internal:6380/2', key_prefix: 'site-a:', timeout_ms: 50 },
+      tls: { cert: join(dir, 'tls', 'cert.pem'), key: '/etc/wasio/key.pem' },
       routes: undefined,
     },
   );
@@ -221,6 +225,34 @@ test('overrides replace the file\'s port and host, and are validated like them',
   });
   assert.throws(() => parse({}, { port: 70000 }), { message: /port: override must be at most 65535, got 70000$/ });
   assert.throws(() => parse({}, { host: '' }), ConfigError);
+});
+
+test('the redis cache backend needs a URL, from the file or WASIO_CACHE_URL; memory takes none', () => {
+  assert.throws(() => parse({ cache: { backend: 'redis' } }), (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    assert.equal(error.code, 'WASIO_ERR_CONFIG_MISSING_KEY');
+    assert.equal(error.keyPath, 'cache.url');
+    assert.match(error.message, /cache\.url \(line 1, column \d+\): is required by backend "redis"/);
+    return true;
+  });
+  assert.equal(parse({ cache: { backend: 'redis' } }, { cacheUrl: 'redis://cache:6379' }).cache.url, 'redis://cache:6379');
+  assert.equal(parse({ cache: { backend: 'redis', url: 'redis://file:6379' } }, { cacheUrl: 'rediss://:secret@env:6380' }).cache.url,
+    'rediss://:secret@env:6380', 'the variable wins over the file');
+  assert.equal(parse({}, { cacheUrl: 'redis://cache:6379' }).cache.url, undefined, 'a memory cache ignores the variable');
+  assert.throws(() => parse({ cache: { backend: 'memory', url: 'redis://cache:6379' } }), { message: /cache\.url[^:]*: is used only by backend "redis"/ });
+  assert.throws(() => parse({ cache: { backend: 'redis', url: 'http://cache:6379' } }), { message: /cache\.url[^:]*: must be a redis:\/\/ or rediss:\/\/ URL/ });
+  assert.throws(() => parse({ cache: { backend: 'memcached' } }), { message: /cache\.backend/ });
+  assert.throws(() => parse({}, { cacheUrl: 'cache:6379' }), { message: /cache\.url[^:]*: override must be a redis/ });
+  assert.throws(() => parse({ cache: { backend: 'redis', url: 'redis://c', timeout_ms: 0 } }), { message: /cache\.timeout_ms/ });
+});
+
+test('tls paths are resolved from the config file\'s folder; --tls-cert/--tls-key from the current directory', () => {
+  const config = parse({ tls: { cert: 'certs/server.pem', key: '/etc/keys/server.key' } });
+  assert.deepEqual(config.tls, { cert: '/srv/wasio/certs/server.pem', key: '/etc/keys/server.key' });
+  const overridden = parse({ tls: { cert: 'a.pem', key: 'b.pem' } }, { tls: { cert: 'here.pem', key: '/abs/key.pem' } });
+  assert.deepEqual(overridden.tls, { cert: join(process.cwd(), 'here.pem'), key: '/abs/key.pem' });
+  assert.throws(() => parse({ tls: { cert: 'a.pem' } }), { message: /tls\.key[^:]*: is required but missing/ });
+  assert.throws(() => parse({ tls: { cert: '', key: 'b.pem' } }), { message: /tls\.cert[^:]*: cert must not be empty/ });
 });
 
 test('route paths may hold :params and a final *, and nothing else unusual', () => {
