@@ -121,7 +121,9 @@ export async function serveInstrument(
   const key = cacheable ? cacheKey(path, rawQuery) : '';
   const ifNoneMatch = request.headers['if-none-match'];
   if (cacheable) {
-    const hit = cache.get(key);
+    // Only a backend that asks another server returns a promise; memory answers at once.
+    const found = cache.get(key);
+    const hit = found instanceof Promise ? await found : found;
     if (hit !== undefined) {
       trace.cache = 'HIT';
       sendCached(reply, hit, 'HIT', ifNoneMatch);
@@ -174,7 +176,8 @@ export async function serveInstrument(
     }
     const contentType = wasioContentType(outcome.stdout, route.content_type);
     if (cacheable) {
-      sendCached(reply, cache.set(key, outcome.stdout, contentType, route.ttl), 'MISS', ifNoneMatch);
+      const stored = cache.set(key, outcome.stdout, contentType, route.ttl);
+      sendCached(reply, stored instanceof Promise ? await stored : stored, 'MISS', ifNoneMatch);
       return;
     }
     reply.code(200).header('content-type', contentType)
