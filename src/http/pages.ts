@@ -27,13 +27,14 @@ const STYLE = `
   .muted { color: var(--muted); } code { font-size: .95em; }
   .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(22rem, 1fr)); gap: 1rem; }
   .card { border: 1px solid var(--line); border-radius: .5rem; padding: 1rem; min-width: 0; }
-  .card h3 { margin: 0 0 .25rem; font-size: 1.1rem; }
+  .card h3 { margin: 0 0 .25rem; font-size: 1.1rem; } .card p { overflow-wrap: anywhere; }
+  .card:has(details[open]) { grid-column: 1 / -1; }
   a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible, summary:focus-visible {
     outline: 3px solid var(--accent); outline-offset: 2px; }
   input, select, textarea, button { font: inherit; color: var(--fg); background: var(--bg); border: 1px solid var(--muted); border-radius: .3rem; padding: .3rem .5rem; }
   button { background: var(--accent); color: var(--on-accent); border-color: var(--accent); cursor: pointer; font-weight: 600; }
   summary { cursor: pointer; color: var(--accent); font-weight: 600; }
-  .try-it { display: grid; gap: .5rem; margin-top: .5rem; }
+  .try-it { display: grid; gap: .5rem; margin-top: .5rem; max-width: 48rem; }
   .try-it label { display: block; font-size: .9rem; color: var(--muted); }
   .try-it input, .try-it select, .try-it textarea { width: 100%; box-sizing: border-box; }
   .try-it .body-fields { display: grid; gap: .5rem; } .try-it .body-fields[hidden] { display: none; }
@@ -43,7 +44,8 @@ const STYLE = `
   .try-result pre { background: var(--panel); padding: .5rem; overflow: auto; max-height: 24rem; white-space: pre-wrap; word-break: break-word; }
   .try-result img { max-width: 100%; height: auto; display: block; }
   .try-result iframe { width: 100%; height: 20rem; border: 1px solid var(--line); background: #ffffff; }
-  .try-result table { font-size: .85rem; } .try-result th, .try-result td { padding: .15rem .4rem; word-break: break-all; }
+  .try-result table { font-size: .85rem; } .try-result th, .try-result td { padding: .15rem .4rem; vertical-align: top; }
+  .try-result th { white-space: nowrap; width: 1%; } .try-result td { overflow-wrap: anywhere; }
   .tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(10rem, 1fr)); gap: .75rem; margin: 1rem 0; padding: 0; }
   .tile { border: 1px solid var(--line); border-radius: .5rem; padding: .5rem .75rem; margin: 0; }
   .tile dt { font-size: .85rem; color: var(--muted); } .tile dd { margin: 0; font-size: 1.5rem; font-weight: 600; font-variant-numeric: tabular-nums; }
@@ -57,7 +59,7 @@ const STYLE = `
 function page(title: string, body: string, head = ''): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title><style>${STYLE}</style>${head}</head>
+<title>${escapeHtml(title)}</title><link rel="icon" href="data:,"><style>${STYLE}</style>${head}</head>
 <body>${body}</body></html>`;
 }
 

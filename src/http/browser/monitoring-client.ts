@@ -38,44 +38,54 @@ export function monitoringClient(): void {
   const UPlot = (window as unknown as { uPlot: typeof uPlot }).uPlot;
   const routeSelect = document.getElementById('route-select') as HTMLSelectElement;
   const updated = document.getElementById('updated') as HTMLElement;
-  const pageStyle = getComputedStyle(document.documentElement);
-  const ink = pageStyle.getPropertyValue('--fg').trim();
-  const rule = pageStyle.getPropertyValue('--line').trim();
-  const colour = (name: string): string => pageStyle.getPropertyValue(`--chart-${name}`).trim();
   const gauges = { time: [] as number[], busy: [] as number[], queued: [] as number[] };
-  const charts = new Map<string, uPlot>();
+  const charts = new Map<string, { readonly chart: uPlot; readonly resizing: ResizeObserver }>();
+  let latest: StatsDocument | undefined;
 
   const number = (value: number | null | undefined, digits = 1): string =>
     value === null || value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
   const percent = (rate: number | null | undefined): string =>
     rate === null || rate === undefined ? '–' : `${(rate * 100).toFixed(1)} %`;
+  const clock = (seconds: number): string =>
+    new Date(seconds * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  /** A colour of the page's current scheme (`--fg`, `--line`, `--chart-1`, ...). */
+  const pageColour = (property: string): string => getComputedStyle(document.documentElement).getPropertyValue(property).trim();
 
   function setText(id: string, text: string): void {
     const element = document.getElementById(id);
     if (element !== null) element.textContent = text;
   }
 
-  /** Draws chart `id` with `data`, creating it (sized to its box, resized with it) the first time. */
-  function draw(id: string, labels: readonly [label: string, colour: string][], data: uPlot.AlignedData): void {
+  /**
+   * Draws chart `id` with `data`, creating it the first time in the page's colours, sized to
+   * its box and resized with it. The y axis starts at zero and reaches at least `minimumTop`.
+   */
+  function draw(id: string, labels: readonly [label: string, colour: string][], data: uPlot.AlignedData, minimumTop = 1): void {
     const existing = charts.get(id);
     if (existing !== undefined) {
-      existing.setData(data);
+      existing.chart.setData(data);
       return;
     }
     const box = document.getElementById(id) as HTMLElement;
-    const axis: uPlot.Axis = { stroke: ink, grid: { stroke: rule, width: 1 }, ticks: { stroke: rule, width: 1 } };
+    const rule = pageColour('--line');
+    const axis: uPlot.Axis = { stroke: pageColour('--fg'), grid: { stroke: rule, width: 1 }, ticks: { stroke: rule, width: 1 } };
+    // Ticks on whole seconds at least, labelled with the time of day only.
+    const timeAxis: uPlot.Axis = {
+      ...axis, space: 90, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600], values: (_chart, ticks) => ticks.map(clock),
+    };
     const chart = new UPlot({
       width: box.clientWidth,
       height: CHART_HEIGHT,
-      series: [{}, ...labels.map(([label, stroke]) => ({
-        label, stroke, width: 2,
+      series: [{}, ...labels.map(([label, colour]) => ({
+        label, stroke: pageColour(`--chart-${colour}`), width: 2,
         value: (_chart: uPlot, value: number | null) => number(value, 2),
       }))],
-      axes: [axis, { ...axis, size: 56 }],
-      scales: { x: { time: true } },
+      axes: [timeAxis, { ...axis, size: 56 }],
+      scales: { x: { time: true }, y: { range: (_chart, _min, max) => [0, Math.max(minimumTop, Number.isFinite(max) ? max * 1.1 : 0)] } },
     }, data, box);
-    new ResizeObserver(() => chart.setSize({ width: box.clientWidth, height: CHART_HEIGHT })).observe(box);
-    charts.set(id, chart);
+    const resizing = new ResizeObserver(() => chart.setSize({ width: box.clientWidth, height: CHART_HEIGHT }));
+    resizing.observe(box);
+    charts.set(id, { chart, resizing });
   }
 
   function showNumbers(stats: StatsDocument, route: string): void {
@@ -119,19 +129,30 @@ export function monitoringClient(): void {
     body.replaceChildren(...rows);
   }
 
-  function showCharts(stats: StatsDocument): void {
-    const { series } = stats;
-    draw('chart-requests', [['requests/s', colour('1')], ['errors/s', colour('2')]],
-      [series.time, series.requests_per_second, series.errors_per_second]);
-    draw('chart-latency', [['p50 ms', colour('3')], ['p95 ms', colour('4')], ['p99 ms', colour('2')]],
-      [series.time, series.p50_ms, series.p95_ms, series.p99_ms]);
-    draw('chart-cache', [['hit rate %', colour('5')]],
-      [series.time, series.cache_hit_rate.map((rate) => (rate === null ? null : rate * 100))]);
+  /** Keeps the worker and queue gauges of one poll, as a scraper would. */
+  function sampleGauges(stats: StatsDocument): void {
     gauges.time.push(Date.now() / 1000);
     gauges.busy.push(stats.workers.busy);
     gauges.queued.push(stats.workers.queued);
     if (gauges.time.length > GAUGE_SAMPLES) for (const column of Object.values(gauges)) column.shift();
-    draw('chart-workers', [['busy workers', colour('1')], ['queued', colour('4')]], [gauges.time, gauges.busy, gauges.queued]);
+  }
+
+  function showCharts(stats: StatsDocument): void {
+    const { series } = stats;
+    draw('chart-requests', [['requests/s', '1'], ['errors/s', '2']], [series.time, series.requests_per_second, series.errors_per_second]);
+    draw('chart-latency', [['p50 ms', '3'], ['p95 ms', '4'], ['p99 ms', '2']], [series.time, series.p50_ms, series.p95_ms, series.p99_ms]);
+    draw('chart-cache', [['hit rate %', '5']], [series.time, series.cache_hit_rate.map((rate) => (rate === null ? null : rate * 100))], 100);
+    draw('chart-workers', [['busy workers', '1'], ['queued', '4']], [gauges.time, gauges.busy, gauges.queued], stats.workers.total);
+  }
+
+  /** Charts are drawn on canvases in the colours of one scheme: a change of scheme draws them anew. */
+  function redrawCharts(): void {
+    for (const { chart, resizing } of charts.values()) {
+      resizing.disconnect();
+      chart.destroy();
+    }
+    charts.clear();
+    if (latest !== undefined) showCharts(latest);
   }
 
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -143,6 +164,8 @@ export function monitoringClient(): void {
       const response = await fetch(`/monitoring?format=json${query}`, { cache: 'no-store' });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const stats = (await response.json()) as StatsDocument;
+      latest = stats;
+      sampleGauges(stats);
       showNumbers(stats, route);
       showRoutes(stats);
       showCharts(stats);
@@ -154,5 +177,6 @@ export function monitoringClient(): void {
   }
 
   routeSelect.addEventListener('change', () => void refresh());
+  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', redrawCharts);
   void refresh();
 }
