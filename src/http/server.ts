@@ -16,9 +16,10 @@ import { requestEndChannel } from './diagnostics.js';
 import { serveInstrument, type InstrumentTrace } from './instrument-handler.js';
 import { ServerMetrics } from './metrics.js';
 import { renderIndexPage, renderMonitoringPage } from './pages.js';
-import { ResponseCache } from './response-cache.js';
+import { createCacheBackend, ResponseCache, sameCacheBackend, type CacheBackend, type CacheBackendStatus } from './response-cache.js';
 import { Router, type RouteMatch } from './router.js';
 import { ServerStats } from './stats.js';
+import { readTlsFiles } from './tls.js';
 
 interface ServingState {
   readonly config: Config;
@@ -47,8 +48,8 @@ function requestId(request: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-function stateFor(config: Config): ServingState {
-  return { config, router: new Router(Object.values(config.routes)), cache: new ResponseCache(config.cache_size) };
+function stateFor(config: Config, cacheBackend: CacheBackend): ServingState {
+  return { config, router: new Router(Object.values(config.routes)), cache: new ResponseCache(cacheBackend) };
 }
 
 export class WasioServer {
@@ -57,11 +58,14 @@ export class WasioServer {
   /** The Prometheus metrics of `/metrics`. */
   readonly metrics: ServerMetrics;
   private state: ServingState;
+  /** Outlives config reloads when it is a shared one (Redis) that the new config names too. */
+  private cacheBackend: CacheBackend;
   private closing = false;
   private readonly app: FastifyInstance;
 
   constructor(private readonly options: ServerOptions) {
-    this.state = stateFor(options.config);
+    this.cacheBackend = createCacheBackend(options.config.cache, options.config.cache_size, options.logger);
+    this.state = stateFor(options.config, this.cacheBackend);
     this.stats = new ServerStats(this);
     this.metrics = new ServerMetrics(this, options.runtime);
     this.app = Fastify({
@@ -70,7 +74,9 @@ export class WasioServer {
       genReqId: requestId,
       exposeHeadRoutes: false,
       return503OnClosing: true,
-    });
+      // HTTPS when the config names a certificate; read (and checked) now, so a bad file stops the start.
+      ...(options.config.tls === undefined ? {} : { https: readTlsFiles(options.config.tls) }),
+    }) as unknown as FastifyInstance;
     this.registerHooks();
     this.registerBuiltins();
     this.app.all('*', (request, reply) => this.serveRoute(request, reply));
@@ -90,7 +96,18 @@ export class WasioServer {
 
   /** Serves `config` from the next request on; in-flight requests finish on the old one. */
   swapConfig(config: Config): void {
-    this.state = stateFor(config);
+    const previous = this.cacheBackend;
+    // A memory cache starts empty with each config, as the routes may have changed; a shared
+    // one is kept when the new config names the same Redis, so reloads do not reconnect.
+    const keep = config.cache.backend === 'redis' && sameCacheBackend(this.state.config.cache, config.cache);
+    if (!keep) this.cacheBackend = createCacheBackend(config.cache, config.cache_size, this.options.logger);
+    this.state = stateFor(config, this.cacheBackend);
+    if (!keep) void previous.close();
+  }
+
+  /** The response cache backend's state: which one, whether it is usable, its outages. */
+  cacheStatus(): CacheBackendStatus {
+    return this.cacheBackend.status();
   }
 
   /**
@@ -101,6 +118,7 @@ export class WasioServer {
     this.closing = true;
     this.app.server.closeIdleConnections();
     await this.app.close();
+    await this.cacheBackend.close();
     await this.options.runtime.close();
     this.stats.close();
     this.metrics.close();
@@ -191,7 +209,9 @@ export class WasioServer {
   /** The stats document, with the recent history of `seriesRoute` (every request when absent). */
   private statsDocument(state: ServingState, seriesRoute?: string): Record<string, unknown> {
     const runtime = this.options.runtime.stats();
-    return this.stats.document({ modules: runtime.modules, pool: runtime.pool, cacheEntries: state.cache.size }, seriesRoute);
+    return this.stats.document({
+      modules: runtime.modules, pool: runtime.pool, cacheEntries: state.cache.size, cacheBackend: state.cache.backend.status(),
+    }, seriesRoute);
   }
 
   private async serveRoute(request: FastifyRequest, reply: FastifyReply): Promise<void> {

@@ -9,6 +9,7 @@
 import type { ModuleStoreStats, PoolStats } from '../runtime/index.js';
 import { subscribe } from '../runtime/index.js';
 import { requestEndChannel, type RequestEndMessage } from './diagnostics.js';
+import type { CacheBackendStatus } from './response-cache.js';
 
 /** Length of one slot of recent history. */
 export const SLOT_SECONDS = 2;
@@ -174,6 +175,8 @@ export interface StatsSources {
   readonly pool: PoolStats;
   /** Responses in the current config's response cache. */
   readonly cacheEntries: number;
+  /** Where the response cache lives and whether it is usable (outages of a shared one are counted). */
+  readonly cacheBackend?: CacheBackendStatus;
 }
 
 /**
@@ -230,7 +233,10 @@ export class ServerStats {
       total_requests: this.totals.requests,
       successes: this.totals.successes,
       errors: this.totals.errors,
-      response_cache: { hits: this.totals.cacheHits, misses: this.totals.cacheMisses, entries: sources.cacheEntries },
+      response_cache: {
+        hits: this.totals.cacheHits, misses: this.totals.cacheMisses, entries: sources.cacheEntries,
+        ...(sources.cacheBackend === undefined ? {} : { backend: sources.cacheBackend }),
+      },
       module_cache: sources.modules,
       workers: { total: sources.pool.workers, busy: sources.pool.busy, queued: sources.pool.queued, replaced: sources.pool.replaced },
       routes,
