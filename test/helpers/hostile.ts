@@ -105,31 +105,46 @@ function count(counts: StatusCounts, key: number | 'error'): void {
   counts.set(key, (counts.get(key) ?? 0) + 1);
 }
 
+/** What a background load was answered. */
+export interface LoadResult {
+  readonly counts: StatusCounts;
+  /** Requests answered with a status not in `expected` (or not at all), by request id. */
+  readonly unexpected: { readonly requestId: string; readonly outcome: number | 'error' }[];
+}
+
 /** A load running in the background until stopped. */
 export interface BackgroundLoad {
   /** Requests answered so far. */
   answered(): number;
-  /** Stops sending new requests, waits for those in flight, and returns every answer by status. */
-  stop(): Promise<StatusCounts>;
+  /** Stops sending new requests, waits for those in flight, and returns every answer. */
+  stop(): Promise<LoadResult>;
 }
+
+let loadRequestCount = 0;
 
 /**
  * `clients` clients asking `url` in a loop, each sending its next request when the last one
- * is answered, until `stop()`.
+ * is answered, until `stop()`. Each request carries its own X-Request-Id, so an answer not
+ * among `expected` can be looked up in the server's log.
  */
-export function keepBusy(url: string, clients: number, requestTimeoutMs = 15_000): BackgroundLoad {
+export function keepBusy(url: string, clients: number, expected: readonly number[], requestTimeoutMs = 15_000): BackgroundLoad {
   const counts: StatusCounts = new Map();
+  const unexpected: { requestId: string; outcome: number | 'error' }[] = [];
   let answered = 0;
   let running = true;
   const client = async (): Promise<void> => {
     while (running) {
+      const requestId = `load-${process.pid}-${(loadRequestCount += 1)}`;
+      let outcome: number | 'error';
       try {
-        const response = await fetch(url, { signal: AbortSignal.timeout(requestTimeoutMs) });
+        const response = await fetch(url, { headers: { 'x-request-id': requestId }, signal: AbortSignal.timeout(requestTimeoutMs) });
         await response.arrayBuffer();
-        count(counts, response.status);
+        outcome = response.status;
       } catch {
-        count(counts, 'error');
+        outcome = 'error';
       }
+      count(counts, outcome);
+      if (outcome === 'error' || !expected.includes(outcome)) unexpected.push({ requestId, outcome });
       answered += 1;
     }
   };
@@ -139,9 +154,14 @@ export function keepBusy(url: string, clients: number, requestTimeoutMs = 15_000
     async stop() {
       running = false;
       await all;
-      return counts;
+      return { counts, unexpected };
     },
   };
+}
+
+/** Answers by status as one line, for messages and reports. */
+export function describeCounts(counts: StatusCounts): string {
+  return [...counts].map(([status, n]) => `${n}× ${status}`).join(', ');
 }
 
 /** One kind of hostile request: where it goes, how, and what it may be answered. */
