@@ -94,6 +94,8 @@ interface Group {
 const WORKER_URL = new URL('./worker-main.js', import.meta.url);
 /** How long an extra worker stays idle before it is stopped. */
 export const EXTRA_WORKER_IDLE_MS = 10_000;
+/** On shutdown, how long jobs that wait for a worker may still start. */
+export const SHUTDOWN_QUEUE_GRACE_MS = 3_000;
 
 export class WorkerPool {
   private readonly workers = new Set<PoolWorker>();
@@ -140,10 +142,16 @@ export class WorkerPool {
     return { workers: this.workers.size, busy: this.workers.size - this.idle.length, queued: this.queued, replaced: this.replaced };
   }
 
-  /** Refuses new jobs, waits for running and queued ones, then stops every worker. */
-  async close(): Promise<void> {
+  /**
+   * Refuses new jobs and lets queued ones start for `queueGraceMs`; jobs still waiting then
+   * fail with `WASIO_ERR_POOL_CLOSED`. Waits for running jobs (each bounded by its timeout),
+   * then stops every worker.
+   */
+  async close(queueGraceMs = SHUTDOWN_QUEUE_GRACE_MS): Promise<void> {
     this.closed = true;
+    const giveUpAt = performance.now() + queueGraceMs;
     while (this.queued > 0 || this.idle.length < this.workers.size) {
+      if (this.queued > 0 && performance.now() >= giveUpAt) this.refuseQueued();
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const stopping = [...this.workers];
@@ -151,6 +159,15 @@ export class WorkerPool {
     this.workers.clear();
     this.idle.length = 0;
     await Promise.all(stopping.map((worker) => worker.thread.terminate()));
+  }
+
+  private refuseQueued(): void {
+    for (const name of [...this.turns]) {
+      for (const job of [...this.group(name).queue]) {
+        this.removeQueued(job);
+        this.settleFailure(job, new RunFailure('WASIO_ERR_POOL_CLOSED', 'the server is shutting down'));
+      }
+    }
   }
 
   private group(name: string): Group {
@@ -184,13 +201,17 @@ export class WorkerPool {
     if (group.queue.length === 0) this.turns.splice(this.turns.indexOf(job.options.group), 1);
   }
 
-  /** The next job of the group with the fewest running that may run one more (ties in turn order). */
-  private nextJob(): Job | undefined {
+  /**
+   * The next job of the group with the fewest running that may run one more (ties in turn
+   * order); with `starvedOnly`, only of a group with nothing running.
+   */
+  private nextJob(starvedOnly: boolean): Job | undefined {
     let chosen = -1;
     let fewest = Number.POSITIVE_INFINITY;
     for (let i = 0; i < this.turns.length; i++) {
       const group = this.group(this.turns[i] as string);
       const head = group.queue[0] as Job;
+      if (starvedOnly && group.running > 0) continue;
       if (group.running >= (head.options.maxConcurrency ?? Number.POSITIVE_INFINITY)) continue;
       if (group.running < fewest) {
         fewest = group.running;
@@ -207,33 +228,40 @@ export class WorkerPool {
     return job;
   }
 
+  /**
+   * Hands waiting jobs to idle workers. Kept workers take any job; extra workers only jobs of
+   * starved groups (nothing running), so an extra started for a quiet route is never taken
+   * over by the flood it was started to get around.
+   */
   private dispatch(): void {
     for (;;) {
-      if (this.idle.length === 0) this.spawnExtraIfStarved();
-      const worker = this.takeIdle();
-      if (worker === undefined) return;
-      const job = this.nextJob();
-      if (job === undefined) {
-        this.idle.push(worker);
-        this.scheduleRetirement();
-        return;
+      const kept = this.idle.findIndex((worker) => !worker.extra);
+      if (kept !== -1) {
+        const job = this.nextJob(false);
+        if (job === undefined) break;
+        this.start(this.idle.splice(kept, 1)[0] as PoolWorker, job);
+        continue;
       }
-      this.start(worker, job);
+      if (!this.hasStarvedGroup()) break;
+      const worker = this.idle.pop() ?? this.spawnExtra();
+      if (worker === undefined) break;
+      this.start(worker, this.nextJob(true) as Job);
     }
+    this.scheduleRetirement();
   }
 
-  /** An idle worker, kept ones before extra ones so extras can retire. */
-  private takeIdle(): PoolWorker | undefined {
-    const kept = this.idle.findIndex((worker) => !worker.extra);
-    return kept === -1 ? this.idle.pop() : this.idle.splice(kept, 1)[0];
+  private hasStarvedGroup(): boolean {
+    return this.turns.some((name) => this.group(name).running === 0);
   }
 
-  /** Starts an extra worker when a group with nothing running has a job waiting. */
-  private spawnExtraIfStarved(): void {
-    const extras = [...this.workers].filter((worker) => worker.extra).length;
-    if (extras >= this.options.size || this.closed) return;
-    const starved = this.turns.some((name) => this.group(name).running === 0);
-    if (starved) this.spawn(true);
+  /** Starts an extra worker, unless as many as the kept ones already run. */
+  private spawnExtra(): PoolWorker | undefined {
+    let extras = 0;
+    for (const worker of this.workers) if (worker.extra) extras += 1;
+    if (extras >= this.options.size || this.closed) return undefined;
+    const worker = this.spawn(true);
+    this.idle.splice(this.idle.indexOf(worker), 1);
+    return worker;
   }
 
   /** Idle extra workers retire unless work comes within `EXTRA_WORKER_IDLE_MS`. */
@@ -308,7 +336,7 @@ export class WorkerPool {
     job.reject(failure);
   }
 
-  private spawn(extra: boolean): void {
+  private spawn(extra: boolean): PoolWorker {
     const thread = new Worker(WORKER_URL, { workerData: { maxModules: this.options.maxModulesPerWorker } });
     const worker: PoolWorker = { thread, modules: new Set(), extra, job: undefined, retireTimer: undefined };
     thread.on('message', (result: ResultMessage) => this.onResult(worker, result));
@@ -317,6 +345,7 @@ export class WorkerPool {
     thread.unref();
     this.workers.add(worker);
     this.idle.push(worker);
+    return worker;
   }
 
   private onResult(worker: PoolWorker, result: ResultMessage): void {

@@ -6,7 +6,7 @@
 import {
   closeSync, constants, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, linkSync, lstatSync,
   mkdirSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, renameSync,
-  rmdirSync, symlinkSync, unlinkSync, writeSync, type BigIntStats,
+  rmdirSync, symlinkSync, unlinkSync, writevSync, type BigIntStats,
 } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import {
@@ -180,6 +180,15 @@ export class WasiHost {
   private range(ptr: number, len: number): Uint8Array {
     if (ptr + len > this.bytes.byteLength) throw errno('fault');
     return this.bytes.subarray(ptr, ptr + len);
+  }
+
+  /** Views of the guest buffers an iovec array names. */
+  private iovecs(iovsPtr: number, iovsLen: number): Uint8Array[] {
+    const chunks: Uint8Array[] = [];
+    for (let i = 0; i < iovsLen; i++) {
+      chunks.push(this.range(this.view.getUint32(iovsPtr + i * 8, true), this.view.getUint32(iovsPtr + i * 8 + 4, true)));
+    }
+    return chunks;
   }
 
   private readPath(ptr: number, len: number): string {
@@ -367,22 +376,16 @@ export class WasiHost {
         }
       } else {
         const file = this.file(fd, Rights.fdWrite);
-        const append = (file.fdflags & FdFlags.append) !== 0;
-        for (let i = 0; i < iovsLen; i++) {
-          const ptr = view.getUint32(iovsPtr + i * 8, true);
-          const len = view.getUint32(iovsPtr + i * 8 + 4, true);
-          const chunk = this.range(ptr, len);
-          let written: number;
-          if (append && file.hostAppend) {
-            written = writeSync(file.hostFd, chunk, 0, len);
-            file.position = -1;
-          } else {
-            const at = append ? Number(fstatSync(file.hostFd, { bigint: true }).size) : this.position(file);
-            written = writeSync(file.hostFd, chunk, 0, len, at);
-            file.position = at + written;
-          }
-          total += written;
-          if (written < len) break;
+        const chunks = this.iovecs(iovsPtr, iovsLen);
+        // One writev for all parts: with O_APPEND the kernel appends them as one record that
+        // no other instance's write can split.
+        if ((file.fdflags & FdFlags.append) !== 0 && file.hostAppend) {
+          total = writevSync(file.hostFd, chunks);
+          file.position = -1;
+        } else {
+          const at = file.fdflags & FdFlags.append ? Number(fstatSync(file.hostFd, { bigint: true }).size) : this.position(file);
+          total = writevSync(file.hostFd, chunks, at);
+          file.position = at + total;
         }
       }
       view.setUint32(writtenPtr, total, true);
@@ -449,16 +452,7 @@ export class WasiHost {
     try {
       const file = this.file(fd, Rights.fdWrite | Rights.fdSeek);
       this.sync();
-      let at = Number(offset);
-      let total = 0;
-      for (let i = 0; i < iovsLen; i++) {
-        const len = this.view.getUint32(iovsPtr + i * 8 + 4, true);
-        const chunk = this.range(this.view.getUint32(iovsPtr + i * 8, true), len);
-        const written = writeSync(file.hostFd, chunk, 0, len, at);
-        at += written;
-        total += written;
-        if (written < len) break;
-      }
+      const total = writevSync(file.hostFd, this.iovecs(iovsPtr, iovsLen), Number(offset));
       this.view.setUint32(writtenPtr, total, true);
       return Errno.success;
     } catch (error) {
