@@ -19,9 +19,13 @@ function buildProgram(): Command {
     .option('-c, --config <FILE>', 'config file', 'config.json')
     .option('--port <N>', 'port to listen on (overrides the config and PORT)')
     .option('--host <H>', 'address to listen on (overrides the config)')
+    .option('--tls-cert <FILE>', 'serve HTTPS with this PEM certificate chain (with --tls-key; overrides the config\'s tls)')
+    .option('--tls-key <FILE>', 'the PEM private key of --tls-cert')
     .option('--log-format <FORMAT>', 'json, pretty or apache (default: WASIO_LOG_FORMAT, else pretty on a terminal, json otherwise)')
     .option('--log-level <LEVEL>', 'trace, debug, info, warn, error, fatal or silent (default: WASIO_LOG_LEVEL, else info)')
-    .action(async (options: { config: string; port?: string; host?: string; logFormat?: string; logLevel?: string }) => {
+    .action(async (options: {
+      config: string; port?: string; host?: string; tlsCert?: string; tlsKey?: string; logFormat?: string; logLevel?: string;
+    }) => {
       // Each command loads only what it needs, so `wasio run` starts without the HTTP stack.
       const [{ serve }, { createLogger, logSettings }] = await Promise.all([import('./serve-command.js'), import('./logger.js')]);
       await serve(options, createLogger(logSettings(options)));
@@ -60,7 +64,8 @@ try {
     process.exitCode = error.exitCode;
   } else if (
     // ConfigError is matched by name: importing the config layer here would slow every command.
-    error instanceof CliUsageError || (error as Error).name === 'ConfigError' || (error as NodeJS.ErrnoException).code === 'ENOENT'
+    error instanceof CliUsageError || (error as Error).name === 'ConfigError' || (error as Error).name === 'TlsFilesError'
+    || (error as NodeJS.ErrnoException).code === 'ENOENT'
   ) {
     process.stderr.write(`wasio: ${(error as Error).message}\n`);
     process.exitCode = 2;

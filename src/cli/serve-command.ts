@@ -8,11 +8,14 @@ import type { Logger } from 'pino';
 import { loadConfig, type Config, type ConfigOverrides } from '../config/index.js';
 import { WasioServer } from '../http/server.js';
 import { Runtime } from '../runtime/index.js';
+import { CliUsageError } from './errors.js';
 
 export interface ServeOptions {
   readonly config: string;
   readonly port?: string;
   readonly host?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
 }
 
 /** How long in-flight requests get to finish on shutdown, beyond the longest route timeout. */
@@ -34,9 +37,15 @@ function warmUp(config: Config, runtime: Runtime, logger: Logger): void {
 
 /** Runs the server until a signal stops it. */
 export async function serve(options: ServeOptions, logger: Logger): Promise<void> {
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new CliUsageError('--tls-cert and --tls-key go together: give both, or neither');
+  }
   const overrides: ConfigOverrides = {
     port: options.port ?? process.env['PORT'],
     host: options.host,
+    tls: options.tlsCert !== undefined && options.tlsKey !== undefined ? { cert: options.tlsCert, key: options.tlsKey } : undefined,
+    // A Redis URL may hold a password, so it can come from the environment (a Secret) instead of the file.
+    cacheUrl: process.env['WASIO_CACHE_URL'] || undefined,
   };
   const config = await loadConfig(options.config, overrides);
   const runtime = new Runtime({
@@ -52,14 +61,15 @@ export async function serve(options: ServeOptions, logger: Logger): Promise<void
   warmUp(config, runtime, logger);
   const address = await server.listen(config.port, config.host);
   logger.info({ host: address.host, port: address.port, routes: Object.keys(config.routes).length, workers: config.workers },
-    `WASIO listening on http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`);
+    `WASIO listening on ${config.tls === undefined ? 'http' : 'https'}://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`);
 
   let reloadTimer: NodeJS.Timeout | undefined;
   const reload = async (): Promise<void> => {
     try {
       const next = await loadConfig(config.file, overrides);
-      if (next.workers !== server.config.workers || next.port !== server.config.port || next.host !== server.config.host) {
-        logger.warn('config changed port, host or workers; those take effect on restart');
+      if (next.workers !== server.config.workers || next.port !== server.config.port || next.host !== server.config.host
+        || next.tls?.cert !== server.config.tls?.cert || next.tls?.key !== server.config.tls?.key) {
+        logger.warn('config changed port, host, workers or tls; those take effect on restart');
       }
       server.swapConfig(next);
       warmUp(next, runtime, logger);
