@@ -282,16 +282,16 @@ async function sendOne(baseUrl: string, kind: HostileRequest): Promise<HostileAn
 }
 
 /**
- * Sends `total` requests of `HOSTILE_MIX`, kinds in turn, `concurrency` at a time, to a
- * server serving `hostileRoutes()`.
+ * Sends `total` requests of `HOSTILE_MIX`, kinds in turn from `firstKind` on, `concurrency`
+ * at a time, to a server serving `hostileRoutes()`.
  */
-export async function sendHostileMix(baseUrl: string, total: number, concurrency: number): Promise<MixResult> {
+export async function sendHostileMix(baseUrl: string, total: number, concurrency: number, firstKind = 0): Promise<MixResult> {
   const byKind = new Map<string, Map<number | 'aborted' | 'error', number>>();
   const unexpected: string[] = [];
   let next = 0;
   const client = async (): Promise<void> => {
     while (next < total) {
-      const kind = HOSTILE_MIX[next % HOSTILE_MIX.length] as HostileRequest;
+      const kind = HOSTILE_MIX[(firstKind + next) % HOSTILE_MIX.length] as HostileRequest;
       next += 1;
       const { outcome: answer, requestId, answeredId } = await sendOne(baseUrl, kind);
       const outcome = answer instanceof Error ? 'error' : answer;
