@@ -26,6 +26,12 @@ export interface RunMessage {
   readonly spec: RunSpec;
 }
 
+/** A worker's first message: the kernel's id of its thread, for scheduling priority. */
+export interface ReadyMessage {
+  readonly ready: true;
+  readonly osThreadId: number | undefined;
+}
+
 export type ResultMessage =
   | {
       readonly jobId: number;

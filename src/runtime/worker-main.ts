@@ -2,10 +2,11 @@
  * A worker thread of the pool: keeps the modules it has been sent and runs one job at a
  * time on the WASI host. Output goes back as transferred buffers, never copied twice.
  */
+import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CaptureSink, runCommand, TrapError, WasiRunError, ProcRaiseError } from '../wasi/index.js';
 import { WASM_PAGE_BYTES } from './memory-limit.js';
-import type { LoadedModule, ResultMessage, RunMessage } from './messages.js';
+import type { LoadedModule, ReadyMessage, ResultMessage, RunMessage } from './messages.js';
 
 const port = parentPort;
 if (port === null) throw new Error('worker-main must run in a worker thread');
@@ -57,6 +58,18 @@ function run(message: RunMessage, loaded: LoadedModule): ResultMessage {
     };
   }
 }
+
+/** This thread's id in the kernel (`/proc/thread-self` is `PID/task/TID`), where Linux tells it. */
+function osThreadId(): number | undefined {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+  } catch {
+    return undefined;
+  }
+}
+
+const ready: ReadyMessage = { ready: true, osThreadId: osThreadId() };
+port.postMessage(ready);
 
 port.on('message', (message: RunMessage) => {
   if (message.module !== undefined) remember(message.moduleId, message.module);

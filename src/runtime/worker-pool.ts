@@ -17,10 +17,11 @@
  * Diagnostics: the end of every run, every replaced worker and every limit breach are
  * published on the channels of `diagnostics.ts`.
  */
+import { setPriority } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { instanceEndChannel, limitExceededChannel, workerReplacedChannel, type LimitKind, type WorkerReplacedReason } from './diagnostics.js';
 import { RunFailure } from './errors.js';
-import type { ResultMessage, RunMessage, RunSpec } from './messages.js';
+import type { ReadyMessage, ResultMessage, RunMessage, RunSpec } from './messages.js';
 import type { CompiledModule } from './module-store.js';
 
 export interface WorkerPoolOptions {
@@ -72,6 +73,8 @@ interface Job {
   readonly resolve: (outcome: RunOutcome) => void;
   readonly reject: (error: RunFailure) => void;
   timer: NodeJS.Timeout | undefined;
+  /** Fires when the job has run `LONG_RUN_MS`, to check whether it should yield the CPU. */
+  longRunTimer: NodeJS.Timeout | undefined;
   startedAt: number;
   worker: PoolWorker | undefined;
   onAbort: (() => void) | undefined;
@@ -84,11 +87,17 @@ interface PoolWorker {
   job: Job | undefined;
   /** Set while an extra worker is idle: it retires when this fires. */
   retireTimer: NodeJS.Timeout | undefined;
+  /** The kernel's id of the thread, once it has started (Linux). */
+  osThreadId: number | undefined;
+  /** Running at a lower CPU priority (see `demoteIfContended`). */
+  demoted: boolean;
 }
 
 interface Group {
   readonly queue: Job[];
   running: number;
+  /** Its last job ran `LONG_RUN_MS` or more: its next ones yield the CPU from the start. */
+  runsLong: boolean;
 }
 
 const WORKER_URL = new URL('./worker-main.js', import.meta.url);
@@ -96,6 +105,10 @@ const WORKER_URL = new URL('./worker-main.js', import.meta.url);
 export const EXTRA_WORKER_IDLE_MS = 10_000;
 /** On shutdown, how long jobs that wait for a worker may still start. */
 export const SHUTDOWN_QUEUE_GRACE_MS = 3_000;
+/** A job running this long is "long" and yields the CPU to other routes when they need it. */
+export const LONG_RUN_MS = 50;
+/** The nice value of a worker whose long job yields the CPU (0 is normal, 19 the lowest). */
+const DEMOTED_NICE = 15;
 
 export class WorkerPool {
   private readonly workers = new Set<PoolWorker>();
@@ -127,7 +140,7 @@ export class WorkerPool {
     return new Promise<RunOutcome>((resolve, reject) => {
       const job: Job = {
         id: this.nextJobId++, module, spec, options, enqueuedAt: performance.now(), resolve, reject,
-        timer: undefined, startedAt: 0, worker: undefined, onAbort: undefined,
+        timer: undefined, longRunTimer: undefined, startedAt: 0, worker: undefined, onAbort: undefined,
       };
       if (options.signal !== undefined) {
         job.onAbort = () => this.abort(job);
@@ -173,7 +186,7 @@ export class WorkerPool {
   private group(name: string): Group {
     let group = this.groups.get(name);
     if (group === undefined) {
-      group = { queue: [], running: 0 };
+      group = { queue: [], running: 0, runsLong: false };
       this.groups.set(name, group);
     }
     return group;
@@ -298,6 +311,48 @@ export class WorkerPool {
     job.timer = setTimeout(() => {
       this.kill(worker, job, new RunFailure('WASIO_ERR_TIMEOUT', `instance exceeded its timeout of ${job.options.timeoutMs} ms`));
     }, job.options.timeoutMs);
+    if (this.group(job.options.group).runsLong) this.demoteIfContended(worker, job);
+    else job.longRunTimer = setTimeout(() => this.demoteIfContended(worker, job), LONG_RUN_MS);
+  }
+
+  /**
+   * A long job yields the CPU while other routes have work: its thread's nice value is raised,
+   * so the kernel gives short requests of other routes the cores first. Without contention the
+   * check is simply repeated. Linux only; elsewhere nothing changes.
+   */
+  private demoteIfContended(worker: PoolWorker, job: Job): void {
+    if (worker.job !== job) return;
+    if (performance.now() - job.startedAt >= LONG_RUN_MS) this.group(job.options.group).runsLong = true;
+    if (worker.osThreadId === undefined) return;
+    let contended = false;
+    for (const [name, group] of this.groups) {
+      if (name !== job.options.group && (group.running > 0 || group.queue.length > 0)) contended = true;
+    }
+    if (!contended) {
+      job.longRunTimer = setTimeout(() => this.demoteIfContended(worker, job), LONG_RUN_MS);
+      return;
+    }
+    try {
+      setPriority(worker.osThreadId, DEMOTED_NICE);
+      worker.demoted = true;
+    } catch {
+      // Not permitted here: the job keeps its priority.
+    }
+  }
+
+  /** Gives a demoted worker its priority back; where that is not permitted, replaces it. */
+  private restorePriority(worker: PoolWorker): boolean {
+    if (!worker.demoted) return true;
+    try {
+      setPriority(worker.osThreadId as number, 0);
+      worker.demoted = false;
+      return true;
+    } catch {
+      this.workers.delete(worker);
+      void worker.thread.terminate();
+      if (!worker.extra && !this.closed) this.spawn(false);
+      return false;
+    }
   }
 
   private abort(job: Job): void {
@@ -325,6 +380,7 @@ export class WorkerPool {
 
   private finish(worker: PoolWorker, job: Job): void {
     clearTimeout(job.timer);
+    clearTimeout(job.longRunTimer);
     worker.job = undefined;
     this.group(job.options.group).running -= 1;
     if (job.onAbort !== undefined) job.options.signal?.removeEventListener('abort', job.onAbort);
@@ -338,8 +394,13 @@ export class WorkerPool {
 
   private spawn(extra: boolean): PoolWorker {
     const thread = new Worker(WORKER_URL, { workerData: { maxModules: this.options.maxModulesPerWorker } });
-    const worker: PoolWorker = { thread, modules: new Set(), extra, job: undefined, retireTimer: undefined };
-    thread.on('message', (result: ResultMessage) => this.onResult(worker, result));
+    const worker: PoolWorker = {
+      thread, modules: new Set(), extra, job: undefined, retireTimer: undefined, osThreadId: undefined, demoted: false,
+    };
+    thread.on('message', (message: ResultMessage | ReadyMessage) => {
+      if ('ready' in message) worker.osThreadId = message.osThreadId;
+      else this.onResult(worker, message);
+    });
     thread.on('error', (error) => this.onWorkerDied(worker, `worker failed: ${error.message}`));
     thread.on('exit', (code) => this.onWorkerDied(worker, `worker exited with code ${code}`));
     thread.unref();
@@ -353,6 +414,7 @@ export class WorkerPool {
     if (job === undefined || job.id !== result.jobId) return;
     this.finish(worker, job);
     const queueMs = job.startedAt - job.enqueuedAt;
+    if (result.runMs < LONG_RUN_MS) this.group(job.options.group).runsLong = false;
     this.announceEnd(job, result.runMs, result.ok ? result.exitCode : undefined, result.ok ? undefined : result.code);
     const broken = limitBrokenBy(result);
     if (broken !== undefined) this.announceLimit(broken, job.options.group);
@@ -361,7 +423,7 @@ export class WorkerPool {
     } else {
       job.reject(new RunFailure(result.code, result.message, result.stderr, result.reason));
     }
-    this.idle.push(worker);
+    if (this.restorePriority(worker)) this.idle.push(worker);
     this.dispatch();
   }
 
