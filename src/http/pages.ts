@@ -7,6 +7,7 @@ import type { Config, RouteConfig } from '../config/index.js';
 import { ASSET_PATHS } from './assets.js';
 import { allowedMethods } from './instrument-handler.js';
 
+/** `text` safe inside HTML text and quoted attribute values: `& < > " '` as character references. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
