@@ -91,7 +91,7 @@ describe('with the default switches', async () => {
     }
   });
 
-  test('/metrics serves Prometheus text', { todo: 'SPEC section 5 lists /metrics; the server has no such route yet' }, async () => {
+  test('/metrics serves Prometheus text', async () => {
     const { response, body } = await server.text('/metrics');
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
