@@ -1,8 +1,10 @@
 /**
- * `wasio check`: validate the config and compile every module, printing one line per
- * problem. Resolves to the exit status: 0 when all is well, 1 otherwise.
+ * `wasio check`: validate the config, compile every module and read the TLS files, printing
+ * one line per problem. Resolves to the exit status: 0 when all is well, 1 otherwise.
  */
 import { ConfigError, loadConfig } from '../config/index.js';
+import { TlsFilesError } from '../http/errors.js';
+import { readTlsFiles } from '../http/tls.js';
 import { ModuleStore } from '../runtime/index.js';
 
 export async function check(configFile: string, out: (line: string) => void): Promise<number> {
@@ -25,6 +27,15 @@ export async function check(configFile: string, out: (line: string) => void): Pr
     } catch (error) {
       problems += 1;
       out(`${config.file}: routes["${route.path}"].wasm_file: ${(error as Error).message} [${(error as { code?: string }).code ?? 'WASIO_ERR_MODULE_LOAD'}]`);
+    }
+  }
+  if (config.tls !== undefined) {
+    try {
+      readTlsFiles(config.tls);
+    } catch (error) {
+      if (!(error instanceof TlsFilesError)) throw error;
+      problems += 1;
+      out(`${config.file}: tls: ${error.message} [${error.code}]`);
     }
   }
   if (problems === 0) out(`${config.file}: ok (${Object.keys(config.routes).length} routes)`);

@@ -92,6 +92,19 @@ describe('tls in the config file', async () => {
   });
 });
 
+test('wasio check reads the TLS files: a pair that does not match is one problem line', async () => {
+  const dir = temporaryDirectory();
+  const one = makeCertificate(dir, 'one');
+  const two = makeCertificate(dir, 'two');
+  const good = writeConfig({ tls: { cert: one.cert, key: one.key } });
+  const goodResult = await runCli(['check', '-c', good.configFile]);
+  assert.equal(goodResult.code, 0, goodResult.stdout);
+  const bad = writeConfig({ tls: { cert: one.cert, key: two.key } });
+  const badResult = await runCli(['check', '-c', bad.configFile]);
+  assert.equal(badResult.code, 1);
+  assert.match(badResult.stdout, /: tls: the TLS certificate .* cannot be used: .* \[WASIO_ERR_TLS_FILES\]/);
+});
+
 test('a certificate and a key that do not belong together stop the server from being made, with a code', async () => {
   const dir = temporaryDirectory();
   const one = makeCertificate(dir, 'one');
