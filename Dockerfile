@@ -46,8 +46,10 @@ COPY --from=build /build/dist/src ./dist/src
 # package.json: the version `wasio --version` prints is read from it at run time.
 COPY package.json ./
 COPY schema ./schema
-# Mount points exist in the image, so a read-only root filesystem needs nothing created at run time.
+# Mount points exist in the image, so a read-only root filesystem needs nothing created at run
+# time; `wasio` on PATH is for `docker exec ... wasio check` (tsc leaves its output unexecutable).
 RUN mkdir -p /srv/wasio/instruments /srv/wasio/data \
+    && chmod +x /app/dist/src/cli/main.js \
     && ln -s /app/dist/src/cli/main.js /usr/local/bin/wasio
 
 # The `node` user of the base image, by number so Kubernetes' runAsNonRoot can verify it.
