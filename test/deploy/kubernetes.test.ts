@@ -15,8 +15,12 @@ import { parseConfig, type Config } from '../../src/config/index.js';
 import { exampleInstrument, repoRoot, startServerFromFile, temporaryDirectory, writeFiles } from '../helpers/server.js';
 import { environmentOf, execForm, lastInstruction, parseDockerfile, type Stage } from './dockerfile-parser.js';
 
-/** Seconds the server grants in-flight requests on shutdown beyond the longest route timeout (src/cli/serve-command.ts). */
-const SHUTDOWN_GRACE_SECONDS = 5;
+/** Seconds the server grants in-flight requests on shutdown beyond the longest route timeout, as serve-command.ts says. */
+const SHUTDOWN_GRACE_SECONDS = ((): number => {
+  const source = readFileSync(join(repoRoot, 'src', 'cli', 'serve-command.ts'), 'utf8');
+  const match = /const SHUTDOWN_GRACE_MS = ([\d_]+);/.exec(source) ?? assert.fail('serve-command.ts no longer states SHUTDOWN_GRACE_MS');
+  return Number((match[1] as string).replaceAll('_', '')) / 1000;
+})();
 /** What Node, the HTTP stack and the compiled modules take besides the instances' memories. */
 const BASE_MEMORY_MIB = 256;
 
