@@ -6,7 +6,7 @@
  * Nothing here registers node:test hooks, so the bench can use it outside the test runner.
  * Every request is bounded in time by its own signal.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { testInstrument } from './server.js';
@@ -25,6 +25,24 @@ export function residentBytes(process: ProcessRef = 'self'): number {
 /** Descriptors a process holds open (entries of /proc/PID/fd). */
 export function openDescriptorCount(process: ProcessRef = 'self'): number {
   return readdirSync(`/proc/${process}/fd`).length;
+}
+
+/**
+ * A process's open descriptors counted by what they are (`socket`, `pipe`, `anon_inode:[eventfd]`,
+ * a file path, ...), for messages that must say which kind grew.
+ */
+export function descriptorKinds(process: ProcessRef = 'self'): string {
+  const kinds = new Map<string, number>();
+  for (const fd of readdirSync(`/proc/${process}/fd`)) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/${process}/fd/${fd}`).replace(/:\[\d+\]$/, '');
+    } catch {
+      continue; // closed while listing
+    }
+    kinds.set(target, (kinds.get(target) ?? 0) + 1);
+  }
+  return [...kinds].sort(([a], [b]) => a.localeCompare(b)).map(([kind, n]) => `${n}× ${kind}`).join(', ');
 }
 
 export const MIB = 1024 * 1024;

@@ -159,6 +159,9 @@ test('an instance opens descriptors only up to the cap, and the server\'s descri
 
   const { response, body } = await server.text('/fd-hog');
   assert.equal(response.status, 200);
+  const accessLine = await accessLineOf(server, response.headers.get('x-request-id') ?? '');
+  assert.equal(accessLine['route'], '/fd-hog');
+  assert.equal(accessLine['status'], 200);
   // The cap counts every entry of the guest's table: stdin, stdout, stderr and the /data preopen.
   assert.equal(Number(body), DEFAULT_MAX_OPEN_FILES - 4, `the guest opened ${body} files`);
   const afterRun = await settledValue(() => openDescriptorCount(), before, 2_000);
@@ -167,6 +170,8 @@ test('an instance opens descriptors only up to the cap, and the server\'s descri
   // The same hog that never ends: its descriptors are still open when the timeout stops it.
   const hog = await server.text('/fd-hog-loop');
   assert.equal(hog.response.status, 504);
+  const hogId = hog.response.headers.get('x-request-id') ?? '';
+  assert.equal((await accessLineOf(server, hogId))['error'], 'WASIO_ERR_TIMEOUT');
   const afterTimeout = await settledValue(() => openDescriptorCount(), before, 3_000);
   assert.ok(afterTimeout <= before, `the server holds ${afterTimeout} descriptors, ${before} before the timed-out run`);
   await assertHealthy();
@@ -205,4 +210,8 @@ test('a slow but legitimate instrument (1.5 s of sleep under a 5 s timeout) is n
   assert.equal(response.status, 200);
   assert.equal(body, 'slept');
   assert.ok(elapsedMs >= 1_450 && elapsedMs < 5_000, `answered after ${Math.round(elapsedMs)} ms`);
+  const accessLine = await accessLineOf(server, response.headers.get('x-request-id') ?? '');
+  assert.equal(accessLine['status'], 200);
+  assert.ok((accessLine['instanceMs'] as number) >= 1_450, `the instance ran ${String(accessLine['instanceMs'])} ms`);
+  await assertHealthy();
 });
