@@ -24,7 +24,7 @@ const server = await startServer({
     // replacement worker to start on a busy machine: the point is the file, not the clock.
     '/writer': { wasm_file: testInstrument('writer'), timeout_ms: 600, mounts: [{ guest: '/data', host: 'writer' }] },
     // Appends 1 KiB records in a loop until the timeout stops it.
-    '/append': { wasm_file: testInstrument('append_spin'), timeout_ms: 600, mounts: [{ guest: '/data', host: 'append' }] },
+    '/append': { wasm_file: testInstrument('append_spin'), timeout_ms: 1_000, mounts: [{ guest: '/data', host: 'append' }] },
     '/append-writev': { wasm_file: testInstrument('append_spin'), timeout_ms: 600, mounts: [{ guest: '/data', host: 'append-writev' }] },
   },
 }, { files: { ...chatDataCopy(), 'writer/.keep': '', 'append/.keep': '', 'append-writev/.keep': '' } });
@@ -115,7 +115,7 @@ async function appendUntilStopped(path: string, parts: 1 | 2, spin: number, roun
 
 test('instances appending records in a loop, two at once, stopped by their timeout: no record torn, mixed or lost', async (t) => {
   // Spinning long enough between records that the timeout stops each instance mid-stream.
-  const ids = await appendUntilStopped('/append', 1, 300_000, 3);
+  const ids = await appendUntilStopped('/append', 1, 600_000, 3);
   const records = assertWholeRecords(join(server.dir, 'append', 'records.txt'), ids);
   t.diagnostic(`records per instance: ${[...records.values()].join(', ')}`);
   assert.ok([...records.values()].every((count) => count < 2000), 'the timeout stopped every instance while it was still appending');
