@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
@@ -61,6 +62,8 @@ export class WasioServer {
   /** Outlives config reloads when it is a shared one (Redis) that the new config names too. */
   private cacheBackend: CacheBackend;
   private closing = false;
+  /** Connections that have not sent a request yet. */
+  private readonly silentConnections = new Set<Socket>();
   private readonly app: FastifyInstance;
 
   constructor(private readonly options: ServerOptions) {
@@ -77,6 +80,10 @@ export class WasioServer {
       // HTTPS when the config names a certificate; read (and checked) now, so a bad file stops the start.
       ...(options.config.tls === undefined ? {} : { https: readTlsFiles(options.config.tls) }),
     }) as unknown as FastifyInstance;
+    this.app.server.on(options.config.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
+      this.silentConnections.add(socket);
+      socket.once('close', () => this.silentConnections.delete(socket));
+    });
     this.registerHooks();
     this.registerBuiltins();
     this.app.all('*', (request, reply) => this.serveRoute(request, reply));
@@ -117,6 +124,8 @@ export class WasioServer {
   async close(): Promise<void> {
     this.closing = true;
     this.app.server.closeIdleConnections();
+    // Node counts a connection that never sent a request as busy; nothing is lost by ending it.
+    for (const socket of this.silentConnections) socket.destroy();
     await this.app.close();
     await this.cacheBackend.close();
     await this.options.runtime.close();
@@ -129,6 +138,7 @@ export class WasioServer {
     this.app.decorateRequest('wasioTrace', undefined);
     this.app.decorateRequest('wasioState', undefined as unknown as ServingState);
     this.app.addHook('onRequest', async (request, reply) => {
+      this.silentConnections.delete(request.raw.socket);
       reply.header('x-request-id', request.id);
       const state = this.state;
       request.wasioState = state;

@@ -12,7 +12,9 @@
  *
  * Limits: a run longer than its `timeoutMs` has its worker terminated and replaced, which
  * stops any guest, even one in a tight loop. A job waits in the queue at most `timeoutMs`
- * too (then `WASIO_ERR_QUEUE_FULL`); the queue holds at most `maxQueue` jobs in all.
+ * too, but at least `MIN_QUEUE_WAIT_MS` (then `WASIO_ERR_QUEUE_FULL`); the queue holds at most
+ * `maxQueue` jobs in all. A worker gets jobs only once it has started, so start-up never
+ * eats into a job's timeout.
  *
  * Diagnostics: the end of every run, every replaced worker and every limit breach are
  * published on the channels of `diagnostics.ts`.
@@ -91,6 +93,8 @@ interface PoolWorker {
   osThreadId: number | undefined;
   /** Running at a lower CPU priority (see `demoteIfContended`). */
   demoted: boolean;
+  /** Started and listening: only then does it get jobs, so start-up never eats a timeout. */
+  ready: boolean;
 }
 
 interface Group {
@@ -98,15 +102,24 @@ interface Group {
   running: number;
   /** Its last job ran `LONG_RUN_MS` or more: its next ones yield the CPU from the start. */
   runsLong: boolean;
+  /** When its last job arrived (`performance.now()`). */
+  lastArrivalAt: number;
 }
 
 const WORKER_URL = new URL('./worker-main.js', import.meta.url);
 /** How long an extra worker stays idle before it is stopped. */
 export const EXTRA_WORKER_IDLE_MS = 10_000;
+/**
+ * A job waits for a worker as long as its timeout, but at least this long: a worker replaced
+ * after a timeout needs a moment to start, and a short timeout must not turn that into a 503.
+ */
+export const MIN_QUEUE_WAIT_MS = 1_000;
 /** On shutdown, how long jobs that wait for a worker may still start. */
 export const SHUTDOWN_QUEUE_GRACE_MS = 3_000;
 /** A job running this long is "long" and yields the CPU to other routes when they need it. */
 export const LONG_RUN_MS = 50;
+/** Another route that had a job this recently still needs the CPU. */
+const CONTENTION_WINDOW_MS = 1_000;
 /** The nice value of a worker whose long job yields the CPU (0 is normal, 19 the lowest). */
 const DEMOTED_NICE = 15;
 
@@ -152,7 +165,9 @@ export class WorkerPool {
   }
 
   stats(): PoolStats {
-    return { workers: this.workers.size, busy: this.workers.size - this.idle.length, queued: this.queued, replaced: this.replaced };
+    let busy = 0;
+    for (const worker of this.workers) if (worker.job !== undefined) busy += 1;
+    return { workers: this.workers.size, busy, queued: this.queued, replaced: this.replaced };
   }
 
   /**
@@ -163,7 +178,7 @@ export class WorkerPool {
   async close(queueGraceMs = SHUTDOWN_QUEUE_GRACE_MS): Promise<void> {
     this.closed = true;
     const giveUpAt = performance.now() + queueGraceMs;
-    while (this.queued > 0 || this.idle.length < this.workers.size) {
+    while (this.queued > 0 || this.stats().busy > 0) {
       if (this.queued > 0 && performance.now() >= giveUpAt) this.refuseQueued();
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
@@ -186,7 +201,7 @@ export class WorkerPool {
   private group(name: string): Group {
     let group = this.groups.get(name);
     if (group === undefined) {
-      group = { queue: [], running: 0, runsLong: false };
+      group = { queue: [], running: 0, runsLong: false, lastArrivalAt: 0 };
       this.groups.set(name, group);
     }
     return group;
@@ -194,15 +209,16 @@ export class WorkerPool {
 
   private enqueue(job: Job): void {
     const group = this.group(job.options.group);
+    group.lastArrivalAt = job.enqueuedAt;
     if (group.queue.length === 0) this.turns.push(job.options.group);
     group.queue.push(job);
     this.queued += 1;
+    const patienceMs = Math.max(job.options.timeoutMs, MIN_QUEUE_WAIT_MS);
     job.timer = setTimeout(() => {
       this.removeQueued(job);
       this.announceLimit('queue', job.options.group);
-      this.settleFailure(job, new RunFailure('WASIO_ERR_QUEUE_FULL',
-        `no worker free within ${job.options.timeoutMs} ms`));
-    }, job.options.timeoutMs);
+      this.settleFailure(job, new RunFailure('WASIO_ERR_QUEUE_FULL', `no worker free within ${patienceMs} ms`));
+    }, patienceMs);
   }
 
   private removeQueued(job: Job): void {
@@ -256,8 +272,12 @@ export class WorkerPool {
         continue;
       }
       if (!this.hasStarvedGroup()) break;
-      const worker = this.idle.pop() ?? this.spawnExtra();
-      if (worker === undefined) break;
+      const worker = this.idle.pop();
+      if (worker === undefined) {
+        // Once started, the extra comes back here through its ready message.
+        this.spawnExtra();
+        break;
+      }
       this.start(worker, this.nextJob(true) as Job);
     }
     this.scheduleRetirement();
@@ -267,14 +287,15 @@ export class WorkerPool {
     return this.turns.some((name) => this.group(name).running === 0);
   }
 
-  /** Starts an extra worker, unless as many as the kept ones already run. */
-  private spawnExtra(): PoolWorker | undefined {
+  /** Starts an extra worker, unless one is already starting or as many as the kept ones run. */
+  private spawnExtra(): void {
     let extras = 0;
-    for (const worker of this.workers) if (worker.extra) extras += 1;
-    if (extras >= this.options.size || this.closed) return undefined;
-    const worker = this.spawn(true);
-    this.idle.splice(this.idle.indexOf(worker), 1);
-    return worker;
+    for (const worker of this.workers) {
+      if (!worker.extra) continue;
+      if (!worker.ready) return;
+      extras += 1;
+    }
+    if (extras < this.options.size && !this.closed) this.spawn(true);
   }
 
   /** Idle extra workers retire unless work comes within `EXTRA_WORKER_IDLE_MS`. */
@@ -324,9 +345,14 @@ export class WorkerPool {
     if (worker.job !== job) return;
     if (performance.now() - job.startedAt >= LONG_RUN_MS) this.group(job.options.group).runsLong = true;
     if (worker.osThreadId === undefined) return;
+    // Short requests come and go between two checks, so a route that had a request in the
+    // last second counts as one that needs the CPU.
+    const recently = performance.now() - CONTENTION_WINDOW_MS;
     let contended = false;
     for (const [name, group] of this.groups) {
-      if (name !== job.options.group && (group.running > 0 || group.queue.length > 0)) contended = true;
+      if (name !== job.options.group && (group.running > 0 || group.queue.length > 0 || group.lastArrivalAt > recently)) {
+        contended = true;
+      }
     }
     if (!contended) {
       job.longRunTimer = setTimeout(() => this.demoteIfContended(worker, job), LONG_RUN_MS);
@@ -392,21 +418,28 @@ export class WorkerPool {
     job.reject(failure);
   }
 
-  private spawn(extra: boolean): PoolWorker {
+  private spawn(extra: boolean): void {
     const thread = new Worker(WORKER_URL, { workerData: { maxModules: this.options.maxModulesPerWorker } });
     const worker: PoolWorker = {
       thread, modules: new Set(), extra, job: undefined, retireTimer: undefined, osThreadId: undefined, demoted: false,
+      ready: false,
     };
     thread.on('message', (message: ResultMessage | ReadyMessage) => {
-      if ('ready' in message) worker.osThreadId = message.osThreadId;
+      if ('ready' in message) this.onReady(worker, message);
       else this.onResult(worker, message);
     });
     thread.on('error', (error) => this.onWorkerDied(worker, `worker failed: ${error.message}`));
     thread.on('exit', (code) => this.onWorkerDied(worker, `worker exited with code ${code}`));
     thread.unref();
     this.workers.add(worker);
+  }
+
+  private onReady(worker: PoolWorker, message: ReadyMessage): void {
+    worker.ready = true;
+    worker.osThreadId = message.osThreadId;
+    if (!this.workers.has(worker)) return;
     this.idle.push(worker);
-    return worker;
+    this.dispatch();
   }
 
   private onResult(worker: PoolWorker, result: ResultMessage): void {

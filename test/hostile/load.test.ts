@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { EXTRA_WORKER_IDLE_MS } from '../../src/runtime/worker-pool.js';
 import {
   describeCounts, descriptorKinds, describeLatency, describeMix, HOSTILE_FILES, hostileRoutes, keepBusy, measureLatency, mebibytes,
   openDescriptorCount, residentBytes, sendHostileMix, settledValue, type LatencySummary,
 } from '../helpers/hostile.js';
-import { EXTRA_WORKER_IDLE_MS } from '../../src/runtime/worker-pool.js';
 import { exampleInstrument, startChildServer, testInstrument, waitUntil, writeConfig } from '../helpers/server.js';
 
 const LOOP_CLIENTS = 20;
@@ -101,9 +101,7 @@ test('after 500 mixed hostile requests the server answers and its memory returns
   assert.ok(rssAfter <= rssBefore * 1.1, `RSS went from ${mebibytes(rssBefore)} to ${mebibytes(rssAfter)} MiB`);
 });
 
-test('after the same 500 hostile requests the server\'s open descriptors return to within 10%', {
-  todo: 'a worker terminated while it still loads its modules leaves the descriptors of the files it was reading open (see replacement.test.ts)',
-}, () => {
+test('after the same 500 hostile requests the server\'s open descriptors return to within 10%', () => {
   assert.ok(descriptors, 'measured by the test above');
   const { before, after, kindsBefore, kindsAfter } = descriptors;
   assert.ok(after <= before * 1.1, `descriptors went from ${before} to ${after}:\nbefore ${kindsBefore}\nafter  ${kindsAfter}`);
