@@ -287,13 +287,15 @@ export class WorkerPool {
     return this.turns.some((name) => this.group(name).running === 0);
   }
 
-  /** Starts an extra worker, unless one is already starting or as many as the kept ones run. */
+  /**
+   * Starts an extra worker, unless a worker is already starting (it will take the job) or as
+   * many extras as kept workers run.
+   */
   private spawnExtra(): void {
     let extras = 0;
     for (const worker of this.workers) {
-      if (!worker.extra) continue;
       if (!worker.ready) return;
-      extras += 1;
+      if (worker.extra) extras += 1;
     }
     if (extras < this.options.size && !this.closed) this.spawn(true);
   }
