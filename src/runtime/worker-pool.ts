@@ -232,7 +232,7 @@ export class WorkerPool {
 
   /**
    * The next job of the group with the fewest running that may run one more (ties in turn
-   * order); with `starvedOnly`, only of a group with nothing running.
+   * order); with `starvedOnly`, only of a starved group (see `isStarved`).
    */
   private nextJob(starvedOnly: boolean): Job | undefined {
     let chosen = -1;
@@ -240,7 +240,7 @@ export class WorkerPool {
     for (let i = 0; i < this.turns.length; i++) {
       const group = this.group(this.turns[i] as string);
       const head = group.queue[0] as Job;
-      if (starvedOnly && group.running > 0) continue;
+      if (starvedOnly && !this.isStarved(group)) continue;
       if (group.running >= (head.options.maxConcurrency ?? Number.POSITIVE_INFINITY)) continue;
       if (group.running < fewest) {
         fewest = group.running;
@@ -284,7 +284,16 @@ export class WorkerPool {
   }
 
   private hasStarvedGroup(): boolean {
-    return this.turns.some((name) => this.group(name).running === 0);
+    return this.turns.some((name) => this.isStarved(this.group(name)));
+  }
+
+  /**
+   * A group with nothing running, whose jobs are short: extra workers are for such groups. A
+   * group of long jobs whose workers were all just replaced (timeouts) is not starved, it is
+   * the flood.
+   */
+  private isStarved(group: Group): boolean {
+    return group.running === 0 && !group.runsLong;
   }
 
   /**
