@@ -16,19 +16,7 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir="$root/test/instruments/protocols"
 
-CC=${CC:-clang}
-if [ -z "${GO:-}" ]; then
-    if [ -x /usr/lib/go-1.23/bin/go ]; then GO=/usr/lib/go-1.23/bin/go; else GO=go; fi
-fi
-# Debian's cargo and rustc by default: a rustup toolchain earlier in PATH has no WASI std here.
-if [ -z "${CARGO:-}" ]; then
-    if [ -x /usr/bin/cargo ]; then CARGO=/usr/bin/cargo; else CARGO=cargo; fi
-fi
-if [ -z "${RUSTC:-}" ]; then
-    if [ -x /usr/bin/rustc ]; then RUSTC=/usr/bin/rustc; else RUSTC=rustc; fi
-fi
-RUST_TARGET=${RUST_TARGET:-wasm32-wasi}   # wasm32-wasip1 for Rust >= 1.78
-export RUSTC
+. "$root/scripts/toolchains.sh"
 
 # Build output of cargo goes to a temporary folder, never into the work tree.
 scratch=$(mktemp -d)
