@@ -3,6 +3,8 @@
  * time on the WASI host. Output goes back as transferred buffers, never copied twice.
  */
 import { readlinkSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CaptureSink, runCommand, TrapError, WasiRunError, ProcRaiseError } from '../wasi/index.js';
 import { WASM_PAGE_BYTES } from './memory-limit.js';
@@ -71,7 +73,27 @@ function osThreadId(): number | undefined {
 const ready: ReadyMessage = { ready: true, osThreadId: osThreadId() };
 port.postMessage(ready);
 
+/**
+ * A full garbage collection. An idle worker allocates nothing, so V8 would never collect the
+ * last instance, and its memory (up to `memory_limit_mb`) would stay resident; collecting once
+ * the worker has been idle a moment hands it back. `gc` is only reachable with --expose-gc,
+ * which a running process can still turn on for contexts made afterwards.
+ */
+function garbageCollector(): (() => void) | undefined {
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return undefined;
+  }
+}
+
+const collectGarbage = garbageCollector();
+const IDLE_COLLECT_MS = 1_000;
+let idleTimer: NodeJS.Timeout | undefined;
+
 port.on('message', (message: RunMessage) => {
+  clearTimeout(idleTimer);
   if (message.module !== undefined) remember(message.moduleId, message.module);
   const loaded = modules.get(message.moduleId);
   const result: ResultMessage = loaded === undefined
@@ -80,4 +102,8 @@ port.on('message', (message: RunMessage) => {
   const transfer = [result.stderr.buffer as ArrayBuffer];
   if (result.ok) transfer.push(result.stdout.buffer as ArrayBuffer);
   port.postMessage(result, transfer);
+  if (collectGarbage !== undefined) {
+    idleTimer = setTimeout(collectGarbage, IDLE_COLLECT_MS);
+    idleTimer.unref();
+  }
 });
