@@ -3,7 +3,7 @@
  * are the process's, and the process exits with the module's exit code.
  */
 import { readFileSync } from 'node:fs';
-import { CaptureSink, FdSink, FdSource, runCommand, WasiRunError, type MountOptions } from '../wasi/index.js';
+import { FdSink, FdSource, ProcRaiseError, runCommand, WasiRunError, type MountOptions } from '../wasi/index.js';
 import { CliUsageError } from './errors.js';
 
 export interface RunCommandOptions {
@@ -53,9 +53,7 @@ export async function runModuleFile(modulePath: string, args: readonly string[],
     return result.exitCode;
   } catch (error) {
     if (!(error instanceof WasiRunError)) throw error;
-    const message = new CaptureSink();
-    message.write(Buffer.from(`wasio: ${error.message}\n`));
-    stderr.write(message.bytes());
-    return error.code === 'WASIO_ERR_PROC_RAISE' ? 128 + ((error as { signal?: number }).signal ?? 6) : TRAP_EXIT_STATUS;
+    stderr.write(Buffer.from(`wasio: ${error.message}\n`));
+    return error instanceof ProcRaiseError ? 128 + error.signal : TRAP_EXIT_STATUS;
   }
 }

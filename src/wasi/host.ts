@@ -158,11 +158,6 @@ export class WasiHost {
     this.fds.closeAll();
   }
 
-  /** Bytes written to stdout and stderr so far. */
-  get outputBytes(): number {
-    return this.outputLimit === Number.POSITIVE_INFINITY ? 0 : this.outputLimit - this.outputBudget;
-  }
-
   // ---- memory access ----------------------------------------------------------------------
 
   /** Re-views memory when the guest grew it (growing replaces the ArrayBuffer). */
