@@ -1,0 +1,3 @@
+module wasio.bench/fibonacci-go
+
+go 1.23
