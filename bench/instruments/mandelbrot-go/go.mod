@@ -1,0 +1,3 @@
+module wasio.bench/mandelbrot-go
+
+go 1.23
