@@ -3,7 +3,7 @@
  * a structured object, and its rendering in the Apache combined format that Go WASIO printed
  * (for `--log-format apache`).
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
 import type { InstrumentTrace } from './instrument-handler.js';
 
 /** The message of every access-log line. */
@@ -30,21 +30,29 @@ export interface AccessLogFields {
 
 const roundMs = (ms: number): number => Math.round(ms * 100) / 100;
 
+/** What the access log needs of a response that has been sent. */
+export interface AnsweredResponse {
+  readonly status: number;
+  /** The Content-Length sent (0 when none). */
+  readonly bytes: number;
+  readonly durationMs: number;
+}
+
 /** The access-log fields of a request that has been answered. */
-export function accessLogFields(request: FastifyRequest, reply: FastifyReply, trace: InstrumentTrace): AccessLogFields {
+export function accessLogFields(request: IncomingMessage, response: AnsweredResponse, trace: InstrumentTrace): AccessLogFields {
   return {
-    method: request.method,
-    path: request.raw.url ?? '/',
-    status: reply.statusCode,
-    bytes: Number(reply.getHeader('content-length') ?? 0),
-    durationMs: roundMs(reply.elapsedTime),
+    method: request.method ?? 'GET',
+    path: request.url ?? '/',
+    status: response.status,
+    bytes: response.bytes,
+    durationMs: roundMs(response.durationMs),
     route: trace.route,
     cache: trace.cache,
     instanceMs: trace.instanceMs === undefined ? undefined : roundMs(trace.instanceMs),
     queueMs: trace.queueMs === undefined ? undefined : roundMs(trace.queueMs),
     error: trace.error,
-    remoteAddress: request.ip,
-    httpVersion: request.raw.httpVersion,
+    remoteAddress: request.socket.remoteAddress ?? '',
+    httpVersion: request.httpVersion,
     referer: request.headers.referer,
     userAgent: request.headers['user-agent'],
   };

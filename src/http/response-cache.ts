@@ -141,6 +141,17 @@ export class ResponseCache {
   }
 
   /**
+   * The fresh entry for `key` when this process holds it (a memory backend), counted as a
+   * hit; undefined, and not counted, otherwise: the caller then asks `get` as usual.
+   */
+  heldEntry(key: string): CachedResponse | undefined {
+    if (!(this.backend instanceof MemoryCacheBackend)) return undefined;
+    const entry = this.backend.get(key);
+    if (entry !== undefined) this.hits += 1;
+    return entry;
+  }
+
+  /**
    * Makes the entry for a response and stores it for `ttlSeconds`; returns the entry once
    * stored (or given up on), so a client that saw a MISS finds the entry from any replica.
    */

@@ -4,15 +4,17 @@
  * reload, so a request sees either the old config or the new one, never a mix.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createSecureServer } from 'node:https';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { limitExceededChannel, type Runtime } from '../runtime/index.js';
-import { ACCESS_LOG_MESSAGE, accessLogFields } from './access-log.js';
-import { loadAssets, type AssetPage } from './assets.js';
+import { ACCESS_LOG_MESSAGE, accessLogFields, type AnsweredResponse } from './access-log.js';
+import { loadAssets, type AssetPage, type StaticAsset } from './assets.js';
 import { BodyTooLargeError, readLimitedBody } from './body.js';
+import { findCachedHit, sendCachedHit } from './cache-hit.js';
 import { requestEndChannel } from './diagnostics.js';
 import { serveInstrument, type InstrumentTrace } from './instrument-handler.js';
 import { ServerMetrics } from './metrics.js';
@@ -42,6 +44,9 @@ export interface ServerOptions {
   readonly logger: Logger;
 }
 
+/** The paths of the built-in pages besides the assets'. */
+const BUILTIN_PATHS = ['/health', '/', '/monitoring', '/stats', '/metrics'];
+
 const REQUEST_ID = /^[\w.:@/+=-]{1,200}$/;
 
 function requestId(request: IncomingMessage): string {
@@ -65,20 +70,38 @@ export class WasioServer {
   /** Connections that have not sent a request yet. */
   private readonly silentConnections = new Set<Socket>();
   private readonly app: FastifyInstance;
+  private readonly assets: readonly StaticAsset[];
+  /** Paths the built-in pages claim, which the cache-hit path leaves to the framework. */
+  private readonly reservedPaths: ReadonlySet<string>;
 
   constructor(private readonly options: ServerOptions) {
     this.cacheBackend = createCacheBackend(options.config.cache, options.config.cache_size, options.logger);
     this.state = stateFor(options.config, this.cacheBackend);
     this.stats = new ServerStats(this);
     this.metrics = new ServerMetrics(this, options.runtime);
+    this.assets = loadAssets();
+    this.reservedPaths = new Set([...BUILTIN_PATHS, ...this.assets.map((asset) => asset.path)]);
+    // HTTPS when the config names a certificate; read (and checked) now, so a bad file stops the start.
+    const tls = options.config.tls === undefined ? undefined : readTlsFiles(options.config.tls);
     this.app = Fastify({
       loggerInstance: options.logger as FastifyBaseLogger,
       logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
       genReqId: requestId,
       exposeHeadRoutes: false,
       return503OnClosing: true,
-      // HTTPS when the config names a certificate; read (and checked) now, so a bad file stops the start.
-      ...(options.config.tls === undefined ? {} : { https: readTlsFiles(options.config.tls) }),
+      serverFactory: (handler, resolved): Server => {
+        // The framework passes its options resolved, defaults filled in.
+        const settings = resolved as unknown as { keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number };
+        const listener: RequestListener = (request, response) => {
+          if (!this.answerCachedHit(request, response)) handler(request, response);
+        };
+        const server = tls === undefined ? createServer(listener) : createSecureServer(tls, listener);
+        // What the framework sets on a server it makes itself.
+        server.keepAliveTimeout = settings.keepAliveTimeout;
+        server.requestTimeout = settings.requestTimeout;
+        server.setTimeout(settings.connectionTimeout);
+        return server;
+      },
     }) as unknown as FastifyInstance;
     this.app.server.on(options.config.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
       this.silentConnections.add(socket);
@@ -163,14 +186,9 @@ export class WasioServer {
     this.app.addHook('onResponse', async (request, reply) => {
       const trace = request.wasioTrace;
       if (trace === undefined) return;
-      request.log.info(accessLogFields(request, reply, trace), ACCESS_LOG_MESSAGE);
-      // The stats and the metrics count instrument requests from this event; built-in pages are not counted.
-      if (!trace.builtin && requestEndChannel.hasSubscribers) {
-        requestEndChannel.publish({
-          server: this, requestId: request.id, route: trace.route, method: request.method, status: reply.statusCode,
-          durationMs: reply.elapsedTime, cache: trace.cache,
-        });
-      }
+      this.recordAnswered(request.raw, request.id, {
+        status: reply.statusCode, bytes: Number(reply.getHeader('content-length') ?? 0), durationMs: reply.elapsedTime,
+      }, trace);
     });
     this.app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
       const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
@@ -183,12 +201,40 @@ export class WasioServer {
     });
   }
 
+  /** Writes the access-log line of an answered request and announces it. */
+  private recordAnswered(request: IncomingMessage, id: string, response: AnsweredResponse, trace: InstrumentTrace): void {
+    const { logger } = this.options;
+    if (logger.isLevelEnabled('info')) logger.info({ reqId: id, ...accessLogFields(request, response, trace) }, ACCESS_LOG_MESSAGE);
+    // The stats and the metrics count instrument requests from this event; built-in pages are not counted.
+    if (!trace.builtin && requestEndChannel.hasSubscribers) {
+      requestEndChannel.publish({
+        server: this, requestId: id, route: trace.route, method: request.method ?? 'GET', status: response.status,
+        durationMs: response.durationMs, cache: trace.cache,
+      });
+    }
+  }
+
+  /** Answers a request the response cache holds without the framework; false when it cannot. */
+  private answerCachedHit(request: IncomingMessage, response: ServerResponse): boolean {
+    if (this.closing) return false;
+    const started = performance.now();
+    const hit = findCachedHit(request, this.state, this.reservedPaths);
+    if (hit === undefined) return false;
+    this.silentConnections.delete(request.socket);
+    const id = requestId(request);
+    const sent = sendCachedHit(request, response, id, hit);
+    this.recordAnswered(request, id, { ...sent, durationMs: performance.now() - started }, {
+      builtin: false, route: hit.route.path, cache: 'HIT', instanceMs: undefined, queueMs: undefined, error: undefined,
+    });
+    return true;
+  }
+
   private registerBuiltins(): void {
     const pageServed = (config: Config, page: AssetPage): boolean => (page === 'index' ? config.index_page : config.monitoring);
     this.app.get('/health', (_request, reply) => {
       reply.type('text/plain; charset=utf-8').send('OK');
     });
-    for (const asset of loadAssets()) {
+    for (const asset of this.assets) {
       this.app.get(asset.path, (request, reply) => {
         if (!pageServed(request.wasioState.config, asset.page)) return this.serveRoute(request, reply);
         return reply.type(asset.contentType).header('cache-control', 'public, max-age=3600').send(asset.body);

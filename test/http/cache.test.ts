@@ -14,6 +14,8 @@ const server = await startServer({
     '/short-lived': { wasm_file: testInstrument('echo'), cache: true, ttl: 1 },
     '/cached-failure': { wasm_file: testInstrument('exit3'), cache: true },
     '/uncached': { wasm_file: testInstrument('echo') },
+    // Shadowed by the built-in page: a built-in always answers first, cached or not.
+    '/health': { wasm_file: testInstrument('echo'), cache: true },
   },
 });
 
@@ -120,4 +122,29 @@ test('a cached response expires after its route TTL, and its Age counts up meanw
   assert.equal(aged.response.headers.get('x-cache'), 'HIT');
   assert.equal(aged.body, long.body);
   assert.ok(Number(aged.response.headers.get('age')) >= 1, `Age ${aged.response.headers.get('age')} after more than a second`);
+});
+
+test('a cache hit carries its request id, is logged once and is counted like any request', async () => {
+  await server.text('/cached?case=bookkeeping');
+  const before = JSON.parse((await server.text('/stats')).body) as { total_requests: number; response_cache: { hits: number } };
+  const hit = await server.text('/cached?case=bookkeeping', { headers: { 'x-request-id': 'hit-bookkeeping-1' } });
+  assert.equal(hit.response.headers.get('x-cache'), 'HIT');
+  assert.equal(hit.response.headers.get('x-request-id'), 'hit-bookkeeping-1');
+  const line = await server.logs.waitFor('the access line of the hit', (entry) => entry['reqId'] === 'hit-bookkeeping-1' && entry.msg === 'request');
+  assert.equal(line['cache'], 'HIT');
+  assert.equal(line['status'], 200);
+  assert.equal(line['route'], '/cached');
+  assert.equal(line['bytes'], Buffer.byteLength(hit.body));
+  assert.equal(server.logs.lines.filter((entry) => entry['reqId'] === 'hit-bookkeeping-1').length, 1);
+  const after = JSON.parse((await server.text('/stats')).body) as typeof before;
+  assert.equal(after.total_requests, before.total_requests + 1);
+  assert.equal(after.response_cache.hits, before.response_cache.hits + 1);
+});
+
+test('a built-in page answers its path even where a cached route has the same one', async () => {
+  for (let i = 0; i < 2; i++) {
+    const health = await server.text('/health');
+    assert.equal(health.body, 'OK');
+    assert.equal(health.response.headers.get('x-cache'), null);
+  }
 });
