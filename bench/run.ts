@@ -3,16 +3,29 @@
  * server answering "Hello", in one run, cases interleaved so both see the same machine.
  *
  *   node dist/bench/run.js [--duration 10] [--connections 10] [--rounds 2]
+ *                          [--processes N] [--cases SUBSTRING[,SUBSTRING...]]
  *
  * The load generator is wrk when installed (it costs the machine less), else autocannon.
- * Prints, per case: requests/s, p50 and p99 latency, errors, the ratio to the ceiling, and
- * the server's RSS after the case. Then the first-request latency of a Go module that is not
- * compiled yet.
+ * Prints, per case: requests/s, p50 and p99 latency, errors, the ratio to the ceiling; the
+ * highest RSS of the server (its process and every process under it) after a case; then the
+ * first-request latency of a Go module that is not compiled yet.
+ *
+ * `--processes N` is handed to `wasio serve`. `--cases` runs only the cases whose name
+ * contains one of the substrings (case-insensitive); the ceiling always runs.
+ *
+ * The servers write their logs to files in a scratch folder, as a deployment would, so a
+ * server never waits for this process (which wrk blocks) to read its output; the port each
+ * listens on is read from its log file.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync, existsSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync,
+} from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -34,13 +47,17 @@ interface Measurement {
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(REPO, 'dist/src/cli/main.js');
 const EXAMPLES = join(REPO, 'examples/instruments');
+/** Go builds of example instruments (scripts/build-bench-instruments.sh): same answers, other language. */
+const BENCH_INSTRUMENTS = join(REPO, 'bench/instruments');
 
-const CASES: readonly Case[] = [
+const ALL_CASES: readonly Case[] = [
   { name: 'tiny C instrument', path: '/tiny_hello?name=Bench' },
   { name: '/hello_world (Go)', path: '/hello_world?name=Bench' },
   { name: '/fibonacci?n=25 uncached (Rust)', path: '/fibonacci?n=25', unique: true },
+  { name: '/fibonacci?n=25 uncached (Go)', path: '/fibonacci_go?n=25', unique: true },
   { name: 'cached route (hit)', path: '/fibonacci?n=25' },
   { name: '/mandelbrot 200x150 (C)', path: '/mandelbrot?width=200&height=150&max_iter=200' },
+  { name: '/mandelbrot 200x150 (Go)', path: '/mandelbrot_go?width=200&height=150&max_iter=200' },
 ];
 
 const { values: options } = parseArgs({
@@ -48,12 +65,22 @@ const { values: options } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '2' },
+    processes: { type: 'string' },
+    cases: { type: 'string' },
   },
 });
 const DURATION_S = Number(options.duration);
 const CONNECTIONS = Number(options.connections);
 const ROUNDS = Number(options.rounds);
 const HAS_WRK = spawnSync('wrk', ['--version']).error === undefined;
+/** Extra arguments of every `wasio serve`. */
+const SERVE_ARGS: readonly string[] = options.processes === undefined ? [] : ['--processes', options.processes];
+const CASE_FILTERS = (options.cases ?? '').split(',').map((filter) => filter.trim().toLowerCase()).filter((filter) => filter !== '');
+const CASES = ALL_CASES.filter(({ name }) => CASE_FILTERS.length === 0 || CASE_FILTERS.some((filter) => name.toLowerCase().includes(filter)));
+if (CASES.length === 0) {
+  process.stderr.write(`no case matches --cases ${options.cases ?? ''}; the cases are:\n${ALL_CASES.map(({ name }) => `  ${name}\n`).join('')}`);
+  process.exit(2);
+}
 
 function benchConfig(port: number): string {
   const routes: Record<string, unknown> = {
@@ -61,29 +88,114 @@ function benchConfig(port: number): string {
     '/hello_world': { wasm_file: join(EXAMPLES, 'hello_world.wasm') },
     '/fibonacci': { wasm_file: join(EXAMPLES, 'fibonacci.wasm'), cache: true, ttl: 600 },
     '/mandelbrot': { wasm_file: join(EXAMPLES, 'mandelbrot.wasm') },
+    // The Go builds, configured as the routes they stand beside.
+    '/fibonacci_go': { wasm_file: join(BENCH_INSTRUMENTS, 'fibonacci-go.wasm'), cache: true, ttl: 600 },
+    '/mandelbrot_go': { wasm_file: join(BENCH_INSTRUMENTS, 'mandelbrot-go.wasm') },
   };
   return JSON.stringify({ port, routes });
 }
 
-function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms:\n${seen}`)), timeoutMs);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      const match = pattern.exec(seen);
-      if (match !== null) {
-        clearTimeout(timer);
-        resolve(match[0]);
-      }
-    });
-  });
+/** A child process whose stdout goes to a file. */
+interface LoggedProcess {
+  readonly child: ChildProcess;
+  readonly log: string;
 }
 
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
+function spawnLogged(args: readonly string[], log: string): LoggedProcess {
+  // Appending, as log files are written: processes that share the file never overwrite each other.
+  const fd = openSync(log, 'a');
+  try {
+    return { child: spawn(process.execPath, args, { stdio: ['ignore', fd, 'inherit'] }), log };
+  } finally {
+    closeSync(fd); // the child has its own copy
+  }
+}
+
+/** The last `bytes` of a log file, for error messages. */
+function logTail(log: string, bytes = 4096): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(log, 'r');
+    const size = fstatSync(fd).size;
+    const tail = Buffer.alloc(Math.min(size, bytes));
+    readSync(fd, tail, 0, tail.length, size - tail.length);
+    return (size > bytes ? '...' : '') + tail.toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Reads the log file as it grows until a line gives `find` a result, and returns that. Fails
+ * when the process exits first or nothing is found within `timeoutMs`.
+ */
+async function waitForLogLine<T>(
+  { child, log }: LoggedProcess, find: (line: string) => T | undefined, what: string, timeoutMs: number,
+): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  const file = await open(log, 'r');
+  const buffer = Buffer.alloc(64 * 1024);
+  const decoder = new StringDecoder('utf8');
+  let position = 0;
+  let partial = '';
+  try {
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
+      if (bytesRead > 0) {
+        position += bytesRead;
+        const lines = (partial + decoder.write(buffer.subarray(0, bytesRead))).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+          const found = find(line);
+          if (found !== undefined) return found;
+        }
+        continue;
+      }
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`the process exited (${child.exitCode ?? child.signalCode}) before logging ${what}; the end of its log:\n${logTail(log)}`);
+      }
+      if (performance.now() > deadline) throw new Error(`no ${what} logged within ${timeoutMs} ms; the end of its log:\n${logTail(log)}`);
+      await sleep(20);
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/** Whether the kernel lists a thread's children in /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN). */
+const HAS_PROC_CHILDREN = existsSync(`/proc/${process.pid}/task/${process.pid}/children`);
+
+/** The ids of the processes `pid` started, from /proc, else from pgrep. */
+function childrenOf(pid: number): number[] {
+  let text: string;
+  try {
+    text = HAS_PROC_CHILDREN
+      ? readdirSync(`/proc/${pid}/task`).map((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8')).join(' ')
+      : spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout;
+  } catch {
+    return []; // the process or a thread has just exited
+  }
+  return text.split(/\s+/).filter(Boolean).map(Number);
+}
+
+/** The RSS of a process and every process under it, in MB, and how many processes that is. */
+function treeRssMb(pid: number): { mb: number; processes: number } {
+  let kb = 0;
+  let processes = 0;
+  const queue = [pid];
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    try {
+      const status = readFileSync(`/proc/${next}/status`, 'utf8');
+      kb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      processes++;
+    } catch {
+      continue; // exited meanwhile
+    }
+    queue.push(...childrenOf(next));
+  }
+  return { mb: kb / 1024, processes };
 }
 
 function parseWrkLatency(text: string, label: string): number {
@@ -123,18 +235,35 @@ function load(url: string, unique: boolean, scratch: string): Promise<Measuremen
   return HAS_WRK ? Promise.resolve(loadWithWrk(url, unique, scratch)) : loadWithAutocannon(url, unique);
 }
 
-async function startWasio(scratch: string, name: string, config: string): Promise<{ child: ChildProcess; port: number }> {
-  const file = join(scratch, `${name}.json`);
-  writeFileSync(file, config);
-  const child = spawn(process.execPath, [CLI, 'serve', '-c', file, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await waitForLine(child, /"port":(\d+)[^\n]*WASIO listening/, 20_000);
-  return { child, port: Number(/"port":(\d+)/.exec(line)?.[1]) };
+interface Server extends LoggedProcess {
+  readonly port: number;
 }
 
+async function startWasio(scratch: string, name: string, config: string): Promise<Server> {
+  const file = join(scratch, `${name}.json`);
+  writeFileSync(file, config);
+  const server = spawnLogged([CLI, 'serve', '-c', file, '--port', '0', ...SERVE_ARGS], join(scratch, `${name}.log`));
+  try {
+    const port = await waitForLogLine(server, (line) => {
+      if (!line.includes('WASIO listening')) return undefined;
+      const port = /"port":(\d+)/.exec(line)?.[1] ?? /WASIO listening on \S+:(\d+)/.exec(line)?.[1];
+      return port === undefined ? undefined : Number(port);
+    }, 'the "WASIO listening" line', 30_000);
+    return { ...server, port };
+  } catch (error) {
+    await stop(server.child);
+    throw error;
+  }
+}
+
+/** SIGTERM, then SIGKILL if the process has not exited after 20 s. */
 async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   await exited;
+  clearTimeout(timer);
 }
 
 /**
@@ -157,38 +286,57 @@ async function firstRequestLatency(scratch: string): Promise<number> {
 }
 
 /** The ceiling: a bare `node:http` server in its own process (wrk blocks this one). */
-async function startCeiling(): Promise<{ child: ChildProcess; port: number }> {
+async function startCeiling(scratch: string): Promise<Server> {
   const source = "require('node:http').createServer((q, s) => s.end('Hello'))" +
     ".listen(0, '127.0.0.1', function () { console.log('ceiling port ' + this.address().port); });";
-  const child = spawn(process.execPath, ['-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await waitForLine(child, /ceiling port \d+/, 10_000);
-  return { child, port: Number(/\d+$/.exec(line)?.[0]) };
+  const ceiling = spawnLogged(['-e', source], join(scratch, 'ceiling.log'));
+  try {
+    const port = await waitForLogLine(ceiling, (line) => /^ceiling port (\d+)$/.exec(line)?.[1], 'its port', 10_000);
+    return { ...ceiling, port: Number(port) };
+  } catch (error) {
+    await stop(ceiling.child);
+    throw error;
+  }
 }
 
 async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'wasio-bench-'));
-  const ceiling = await startCeiling();
-  const wasio = await startWasio(scratch, 'bench', benchConfig(0));
   const results = new Map<string, Measurement[]>();
   const record = (name: string, measurement: Measurement): void => {
     results.set(name, [...(results.get(name) ?? []), measurement]);
   };
-  let rss = 0;
+  let rss = { mb: 0, processes: 0 };
+  let logMb = 0;
+  let firstMs: number;
   try {
-    for (const { path } of CASES) await fetch(`http://127.0.0.1:${wasio.port}${path}`).then((response) => response.arrayBuffer());
-    for (let round = 0; round < ROUNDS; round++) {
-      record('ceiling', await load(`http://127.0.0.1:${ceiling.port}/`, false, scratch));
-      for (const benchCase of CASES) {
-        record(benchCase.name, await load(`http://127.0.0.1:${wasio.port}${benchCase.path}`, benchCase.unique === true, scratch));
-        rss = Math.max(rss, rssMb(wasio.child.pid as number));
+    const ceiling = await startCeiling(scratch);
+    try {
+      const wasio = await startWasio(scratch, 'bench', benchConfig(0));
+      try {
+        for (const { name, path } of CASES) {
+          const response = await fetch(`http://127.0.0.1:${wasio.port}${path}`);
+          await response.arrayBuffer();
+          if (response.status !== 200) throw new Error(`${name}: ${path} answered ${response.status}`);
+        }
+        for (let round = 0; round < ROUNDS; round++) {
+          record('ceiling', await load(`http://127.0.0.1:${ceiling.port}/`, false, scratch));
+          for (const benchCase of CASES) {
+            record(benchCase.name, await load(`http://127.0.0.1:${wasio.port}${benchCase.path}`, benchCase.unique === true, scratch));
+            const now = treeRssMb(wasio.child.pid as number);
+            if (now.mb > rss.mb) rss = now;
+          }
+        }
+      } finally {
+        await stop(wasio.child);
       }
+      logMb = statSync(wasio.log).size / 1024 / 1024;
+    } finally {
+      await stop(ceiling.child);
     }
+    firstMs = await firstRequestLatency(scratch);
   } finally {
-    await stop(wasio.child);
-    await stop(ceiling.child);
+    rmSync(scratch, { recursive: true, force: true });
   }
-  const firstMs = await firstRequestLatency(scratch);
-  rmSync(scratch, { recursive: true, force: true });
 
   const best = (name: string): Measurement => {
     const runs = results.get(name) ?? [];
@@ -201,13 +349,15 @@ async function main(): Promise<void> {
   });
   const tool = HAS_WRK ? 'wrk -t2' : 'autocannon';
   process.stdout.write([
-    `load: ${tool}, ${CONNECTIONS} connections, ${DURATION_S} s per case, best of ${ROUNDS} rounds`,
+    `load: ${tool}, ${CONNECTIONS} connections, ${DURATION_S} s per case, best of ${ROUNDS} rounds` +
+      (options.processes === undefined ? '' : `; wasio serve --processes ${options.processes}`),
     '',
     '| case | req/s | p50 ms | p99 ms | errors | ratio to ceiling |',
     '| --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
-    `server RSS, highest after a case: ${rss.toFixed(0)} MB`,
+    `server RSS (${rss.processes} process${rss.processes === 1 ? '' : 'es'}), highest after a case: ${rss.mb.toFixed(0)} MB`,
+    `server log written to a file: ${logMb.toFixed(1)} MB`,
     `first request to an uncompiled 3 MB Go module: ${firstMs.toFixed(1)} ms`,
     '',
   ].join('\n'));
