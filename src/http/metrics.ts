@@ -6,8 +6,16 @@
  * (`wasio:request:end` from the HTTP server; `wasio:instance:end`, `wasio:module:compiled`,
  * `wasio:worker:replaced` and `wasio:limit:exceeded` from the runtime), keeps to the messages
  * of its own server and runtime, and reads the pool's gauges when scraped.
+ *
+ * A server of several processes (one `ServerMetrics` each) serves one text for all of them:
+ * each process gives a `snapshot()` and `renderMergedMetrics` merges them with prom-client's
+ * cluster aggregation, by each metric's `aggregator`: counters and histograms are summed, and
+ * gauges too unless their metric says otherwise (see `renderMergedMetrics`).
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry,
+  type Aggregator, type MetricObjectWithValues, type MetricValue,
+} from 'prom-client';
 import {
   instanceEndChannel, limitExceededChannel, moduleCompiledChannel, subscribe, WORKER_REPLACED_REASONS, workerReplacedChannel,
   type PoolStats, type Runtime,
@@ -21,6 +29,24 @@ export const UNMATCHED_ROUTE = '(unmatched)';
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 /** Seconds; a small C module compiles in milliseconds, a large Go one in a second or more. */
 const COMPILE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * One process's metrics as plain data (prom-client's `getMetricsAsJSON()`): objects, arrays,
+ * strings and numbers, which structured clone carries whole. JSON carries them too, except
+ * that a gauge that is NaN (prom-client's event-loop lag before its first sample) becomes null.
+ */
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
+
+/**
+ * How merging combines the metrics whose own `aggregator` does not fit a server of several
+ * processes. prom-client omits `process_start_time_seconds` from merged metrics; the server
+ * started when its first process did, so the earliest is kept and the metric is there in
+ * both modes. The rest keep prom-client's choices: counters, histograms and memory, CPU and
+ * descriptor gauges summed (`process_max_fds` too, so its ratio to the summed
+ * `process_open_fds` stays meaningful), `nodejs_version_info` the first, event-loop lag the
+ * average (its min and max the least and the greatest).
+ */
+const MERGE_AGGREGATORS: ReadonlyMap<string, Aggregator> = new Map([['process_start_time_seconds', 'min']]);
 
 /** One server's metrics, counted from the moment it is made until `close()`. */
 export class ServerMetrics {
@@ -75,9 +101,10 @@ export class ServerMetrics {
       ['wasio_workers', 'Worker threads, extra ones included.', (pool) => pool.workers],
     ];
     for (const [name, help, read] of poolGauges) {
-      // Registered by its constructor; read when scraped, so it is never stale.
+      // Registered by its constructor; read when scraped, so it is never stale. Each process
+      // has its own pool, so a server of several processes shows their sum.
       new Gauge({
-        name, help, registers,
+        name, help, registers, aggregator: 'sum',
         collect() {
           this.set(read(runtime.stats().pool));
         },
@@ -123,8 +150,29 @@ export class ServerMetrics {
     return this.registry.metrics();
   }
 
+  /** Every metric as plain data, gauges read now, for `renderMergedMetrics`. */
+  snapshot(): Promise<MetricsSnapshot> {
+    return this.registry.getMetricsAsJSON();
+  }
+
   /** Stops counting. */
   close(): void {
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
   }
+}
+
+/**
+ * The Prometheus text of several processes of one server, from their `ServerMetrics.snapshot()`
+ * (carried by structured clone or JSON): samples with the same name and labels merged by their
+ * metric's `aggregator` (summed unless it says otherwise; see `MERGE_AGGREGATORS`), metrics in
+ * the order they first appear. Resolves with the text and its Content-Type (the same as
+ * `ServerMetrics.contentType`). Rejects when a snapshot names an aggregator prom-client does
+ * not know.
+ */
+export async function renderMergedMetrics(snapshots: readonly MetricsSnapshot[]): Promise<{ contentType: string; text: string }> {
+  const registry = AggregatorRegistry.aggregate(snapshots.map((metrics) => metrics.map((metric) => {
+    const aggregator = MERGE_AGGREGATORS.get(metric.name);
+    return aggregator === undefined ? metric : { ...metric, aggregator };
+  })));
+  return { contentType: registry.contentType, text: await registry.metrics() };
 }
