@@ -19,12 +19,13 @@ function buildProgram(): Command {
     .option('-c, --config <FILE>', 'config file', 'config.json')
     .option('--port <N>', 'port to listen on (overrides the config and PORT)')
     .option('--host <H>', 'address to listen on (overrides the config)')
+    .option('--processes <N|auto>', 'HTTP processes sharing the port; auto: one per core (overrides the config)')
     .option('--tls-cert <FILE>', 'serve HTTPS with this PEM certificate chain (with --tls-key; overrides the config\'s tls)')
     .option('--tls-key <FILE>', 'the PEM private key of --tls-cert')
     .option('--log-format <FORMAT>', 'json, pretty or apache (default: WASIO_LOG_FORMAT, else pretty on a terminal, json otherwise)')
     .option('--log-level <LEVEL>', 'trace, debug, info, warn, error, fatal or silent (default: WASIO_LOG_LEVEL, else info)')
     .action(async (options: {
-      config: string; port?: string; host?: string; tlsCert?: string; tlsKey?: string; logFormat?: string; logLevel?: string;
+      config: string; port?: string; host?: string; processes?: string; tlsCert?: string; tlsKey?: string; logFormat?: string; logLevel?: string;
     }) => {
       // Each command loads only what it needs, so `wasio run` starts without the HTTP stack.
       const [{ serve }, { createLogger, logSettings }] = await Promise.all([import('./serve-command.js'), import('./logger.js')]);

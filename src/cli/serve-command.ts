@@ -3,11 +3,13 @@
  * when its file changes, and shut down cleanly on SIGINT/SIGTERM.
  */
 import { watch } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig, type Config, type ConfigOverrides } from '../config/index.js';
 import { WasioServer } from '../http/server.js';
 import { Runtime } from '../runtime/index.js';
+import { joinProcessGroup, processPlace, runPrimary, workersOfProcess, type GroupMembership } from './cluster.js';
 import { CliUsageError } from './errors.js';
 
 export interface ServeOptions {
@@ -16,6 +18,8 @@ export interface ServeOptions {
   readonly host?: string;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
+  /** HTTP processes: a count or "auto" (one per core); overrides the config's `processes`. */
+  readonly processes?: string;
 }
 
 /** How long in-flight requests get to finish on shutdown, beyond the longest route timeout. */
@@ -35,6 +39,14 @@ function warmUp(config: Config, runtime: Runtime, logger: Logger): void {
   }
 }
 
+/** `--processes`: a positive count, or "auto" for one per core. */
+function processCount(value: string): number {
+  if (value === 'auto') return availableParallelism();
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1) throw new CliUsageError(`--processes must be a positive integer or "auto", got "${value}"`);
+  return count;
+}
+
 /** Runs the server until a signal stops it. */
 export async function serve(options: ServeOptions, logger: Logger): Promise<void> {
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
@@ -48,8 +60,14 @@ export async function serve(options: ServeOptions, logger: Logger): Promise<void
     cacheUrl: process.env['WASIO_CACHE_URL'] || undefined,
   };
   const config = await loadConfig(options.config, overrides);
+  const place = processPlace();
+  const processes = options.processes === undefined ? config.processes : processCount(options.processes);
+  if (place === undefined && processes > 1) {
+    process.exitCode = await runPrimary(config, processes, logger);
+    return;
+  }
   const runtime = new Runtime({
-    workers: config.workers,
+    workers: place === undefined ? config.workers : workersOfProcess(config.workers, place),
     maxQueue: config.max_queue,
     maxModules: config.cache_size,
     watchModules: true,
@@ -57,11 +75,17 @@ export async function serve(options: ServeOptions, logger: Logger): Promise<void
     onModuleChanged: (path) => logger.info({ module: path }, 'module changed on disk; recompiling on next use'),
     onWorkerReplaced: (reason) => logger.warn({ reason }, 'worker replaced'),
   });
-  const server = new WasioServer({ config, runtime, logger });
+  const group: GroupMembership | undefined = place === undefined ? undefined : joinProcessGroup((kind) => server.snapshot(kind));
+  const server: WasioServer = new WasioServer({ config, runtime, logger, ...(group === undefined ? {} : { group }) });
   warmUp(config, runtime, logger);
   const address = await server.listen(config.port, config.host);
-  logger.info({ host: address.host, port: address.port, routes: Object.keys(config.routes).length, workers: config.workers },
-    `WASIO listening on ${config.tls === undefined ? 'http' : 'https'}://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`);
+  if (place === undefined) {
+    logger.info({ host: address.host, port: address.port, routes: Object.keys(config.routes).length, workers: config.workers },
+      `WASIO listening on ${config.tls === undefined ? 'http' : 'https'}://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`);
+  } else {
+    // The primary says where the server listens, once for all its processes.
+    logger.debug({ process: place.index, workers: runtime.stats().pool.workers }, 'HTTP process listening');
+  }
 
   let reloadTimer: NodeJS.Timeout | undefined;
   const reload = async (): Promise<void> => {
@@ -85,7 +109,11 @@ export async function serve(options: ServeOptions, logger: Logger): Promise<void
   });
 
   await new Promise<void>((resolve) => {
+    let stopping = false;
     const stop = (signal: string): void => {
+      // Both signals may come (a terminal's Ctrl-C reaches every process, then the primary's SIGTERM).
+      if (stopping) return;
+      stopping = true;
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
       watcher.close();
       clearTimeout(reloadTimer);
@@ -96,9 +124,10 @@ export async function serve(options: ServeOptions, logger: Logger): Promise<void
       force.unref();
       server.close().then(() => {
         logger.info('stopped');
-        resolve();
       }, (error: Error) => {
         logger.error({ err: error }, 'error during shutdown');
+      }).finally(() => {
+        group?.leave();
         resolve();
       });
     };

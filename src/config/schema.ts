@@ -278,6 +278,11 @@ export const configSchema = z
       .optional()
       .transform((workers) => workers ?? availableParallelism())
       .describe('Worker threads that run modules. Default: one per core.'),
+    processes: z
+      .union([z.int().min(1), z.literal('auto')], { error: 'must be a positive integer or "auto"' })
+      .default(1)
+      .transform((processes) => (processes === 'auto' ? availableParallelism() : processes))
+      .describe('HTTP processes sharing the port, so requests are parsed and answered on every core; "auto": one per core. The workers are shared out among them.'),
     max_queue: z.int().min(0).default(1024).describe('Requests that may wait server-wide; past it 503.'),
     defaults: defaultsSchema.prefault({}),
     cache: cacheBackendSchema.prefault({}),

@@ -17,11 +17,11 @@ import { BodyTooLargeError, readLimitedBody } from './body.js';
 import { findCachedHit, sendCachedHit } from './cache-hit.js';
 import { requestEndChannel } from './diagnostics.js';
 import { serveInstrument, type InstrumentTrace } from './instrument-handler.js';
-import { ServerMetrics } from './metrics.js';
+import { renderMergedMetrics, ServerMetrics, type MetricsSnapshot } from './metrics.js';
 import { renderIndexPage, renderMonitoringPage } from './pages.js';
 import { createCacheBackend, ResponseCache, sameCacheBackend, type CacheBackend, type CacheBackendStatus } from './response-cache.js';
 import { Router, type RouteMatch } from './router.js';
-import { ServerStats } from './stats.js';
+import { mergeStatsSnapshots, mergeStatsSources, ServerStats, statsDocument, type StatsSnapshot, type StatsSources } from './stats.js';
 import { readTlsFiles } from './tls.js';
 
 interface ServingState {
@@ -38,10 +38,30 @@ declare module 'fastify' {
   }
 }
 
+/** What one process of a group hands over so any process can answer for all: `/stats` or `/metrics`. */
+export type SnapshotKind = 'stats' | 'metrics';
+
+/**
+ * The HTTP processes that serve one config together (`processes` > 1): each has its own
+ * counters, so `/stats` and `/metrics` gather a snapshot from every one of them.
+ */
+export interface ProcessGroup {
+  /** The snapshots of `kind` of every process of the group, this one's included. */
+  gather(kind: SnapshotKind): Promise<readonly unknown[]>;
+}
+
+/** A process's stats snapshot: its counts and what the document shows besides them. */
+interface StatsPart {
+  readonly stats: StatsSnapshot;
+  readonly sources: StatsSources;
+}
+
 export interface ServerOptions {
   readonly config: Config;
   readonly runtime: Runtime;
   readonly logger: Logger;
+  /** The other processes serving the same config, when there are several. */
+  readonly group?: ProcessGroup;
 }
 
 /** The paths of the built-in pages besides the assets'. */
@@ -245,29 +265,46 @@ export class WasioServer {
       if (!config.index_page) return this.serveRoute(request, reply);
       return reply.type('text/html; charset=utf-8').send(renderIndexPage(config));
     });
-    this.app.get('/monitoring', (request, reply) => {
+    this.app.get('/monitoring', async (request, reply) => {
       if (!request.wasioState.config.monitoring) return this.serveRoute(request, reply);
       const format = (request.query as Record<string, unknown>)['format'];
       const route = (request.query as Record<string, unknown>)['route'];
-      if (format === 'json') return reply.send(this.statsDocument(request.wasioState, typeof route === 'string' ? route : undefined));
+      if (format === 'json') return reply.send(await this.statsDocument(request.wasioState, typeof route === 'string' ? route : undefined));
       return reply.type('text/html; charset=utf-8').send(renderMonitoringPage(request.wasioState.config));
     });
-    this.app.get('/stats', (request, reply) => {
+    this.app.get('/stats', async (request, reply) => {
       if (!request.wasioState.config.monitoring) return this.serveRoute(request, reply);
-      return reply.send(this.statsDocument(request.wasioState));
+      return reply.send(await this.statsDocument(request.wasioState));
     });
     this.app.get('/metrics', async (request, reply) => {
       if (!request.wasioState.config.monitoring) return this.serveRoute(request, reply);
-      return reply.type(this.metrics.contentType).send(await this.metrics.render());
+      const { group } = this.options;
+      if (group === undefined) return reply.type(this.metrics.contentType).send(await this.metrics.render());
+      const snapshots = await group.gather('metrics') as MetricsSnapshot[];
+      // Empty only if no process (this one included) answered in time.
+      const merged = await renderMergedMetrics(snapshots.length === 0 ? [await this.metrics.snapshot()] : snapshots);
+      return reply.type(merged.contentType).send(merged.text);
     });
   }
 
-  /** The stats document, with the recent history of `seriesRoute` (every request when absent). */
-  private statsDocument(state: ServingState, seriesRoute?: string): Record<string, unknown> {
+  /** This process's own part of what `kind` shows, for the other processes of its group. */
+  async snapshot(kind: SnapshotKind): Promise<unknown> {
+    if (kind === 'metrics') return this.metrics.snapshot();
+    return { stats: this.stats.snapshot(), sources: this.statsSources(this.state) } satisfies StatsPart;
+  }
+
+  private statsSources(state: ServingState): StatsSources {
     const runtime = this.options.runtime.stats();
-    return this.stats.document({
-      modules: runtime.modules, pool: runtime.pool, cacheEntries: state.cache.size, cacheBackend: state.cache.backend.status(),
-    }, seriesRoute);
+    return { modules: runtime.modules, pool: runtime.pool, cacheEntries: state.cache.size, cacheBackend: state.cache.backend.status() };
+  }
+
+  /** The stats document (of every process of the group), with the recent history of `seriesRoute` (every request when absent). */
+  private async statsDocument(state: ServingState, seriesRoute?: string): Promise<Record<string, unknown>> {
+    const { group } = this.options;
+    if (group === undefined) return this.stats.document(this.statsSources(state), seriesRoute);
+    const gathered = await group.gather('stats') as StatsPart[];
+    const parts = gathered.length === 0 ? [await this.snapshot('stats') as StatsPart] : gathered;
+    return statsDocument(mergeStatsSnapshots(parts.map((part) => part.stats)), mergeStatsSources(parts.map((part) => part.sources)), Date.now(), seriesRoute);
   }
 
   private async serveRoute(request: FastifyRequest, reply: FastifyReply): Promise<void> {

@@ -95,6 +95,8 @@ test('values out of range or of the wrong form are invalid values', () => {
     [{ port: '99999' }, 'port', /TCP port/],
     [{ host: 'my host' }, 'host', /host name or IP address/],
     [{ workers: 0 }, 'workers', /must be at least 1, got 0/],
+    [{ processes: 0 }, 'processes', /must be at least 1, got 0/],
+    [{ processes: 'many' }, 'processes', /must be a positive integer or "auto", got "many"/],
     [{ defaults: { timeout_ms: 0 } }, 'defaults.timeout_ms', /at least 1/],
     [{ defaults: { timeout_ms: 2 ** 31 } }, 'defaults.timeout_ms', /at most 2147483647/],
     [{ defaults: { memory_limit_mb: 5000 } }, 'defaults.memory_limit_mb', /at most 4096/],

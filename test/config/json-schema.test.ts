@@ -24,7 +24,7 @@ test('the committed schema/config.schema.json is what the generator writes now',
 
 test('the schema names every key of the config file', () => {
   assert.deepEqual(Object.keys(schema.properties ?? {}).sort(), [
-    '$schema', 'cache', 'cache_size', 'cache_ttl', 'defaults', 'host', 'index_page', 'max_queue', 'monitoring', 'port', 'routes',
+    '$schema', 'cache', 'cache_size', 'cache_ttl', 'defaults', 'host', 'index_page', 'max_queue', 'monitoring', 'port', 'processes', 'routes',
     'tls', 'workers',
   ]);
   assert.deepEqual(Object.keys(route.properties ?? {}).sort(), [

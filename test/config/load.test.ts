@@ -56,6 +56,7 @@ test('a minimal config gets every default', () => {
   assert.equal(config.index_page, true);
   assert.equal(config.monitoring, true);
   assert.equal(config.workers, availableParallelism());
+  assert.equal(config.processes, 1, 'one HTTP process unless asked');
   assert.equal(config.max_queue, 1024);
   assert.deepEqual(config.defaults, LIMIT_DEFAULTS);
   assert.deepEqual(config.cache, { backend: 'memory', key_prefix: 'wasio:', timeout_ms: 100 }, 'each server caches in its own memory');
@@ -101,6 +102,7 @@ test('every key can be set, and $schema and _ keys are ignored wherever they are
       index_page: false,
       monitoring: false,
       workers: 3,
+      processes: 2,
       max_queue: 10,
       defaults: { timeout_ms: 2000, memory_limit_mb: 64, max_output_bytes: 4096, max_body_bytes: 512, max_concurrency: 8 },
       cache: { backend: 'redis', url: 'redis://cache.internal:6380/2', key_prefix: 'site-a:', timeout_ms: 50 },
@@ -291,4 +293,9 @@ test('the result is deeply frozen', () => {
   assert.throws(() => {
     (a.methods as string[]).push('PUT');
   }, TypeError);
+});
+
+test('processes is a count, or "auto" for one per core', () => {
+  assert.equal(parse({ processes: 3 }).processes, 3);
+  assert.equal(parse({ processes: 'auto' }).processes, availableParallelism());
 });

@@ -307,11 +307,11 @@ async function stopChild(child: ChildProcess, exited: Promise<ExitStatus>, signa
 }
 
 /**
- * Runs `wasio serve -c configFile --port 0` as a child process and resolves once it logs the
+ * Runs `wasio serve -c configFile --port 0 ...args` as a child process and resolves once it logs the
  * address it listens on. Stopped (SIGTERM, then SIGKILL past a deadline) by `after()`.
  */
-export async function startChildServer(configFile: string, timeoutMs = 10_000): Promise<ChildServer> {
-  const child = spawn(process.execPath, [cliMain, 'serve', '-c', configFile, '--port', '0'], {
+export async function startChildServer(configFile: string, timeoutMs = 10_000, args: readonly string[] = []): Promise<ChildServer> {
+  const child = spawn(process.execPath, [cliMain, 'serve', '-c', configFile, '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: childEnvironment({ WASIO_LOG_LEVEL: 'debug' }),
   });
