@@ -180,7 +180,8 @@ export class WasioServer {
     this.app.decorateRequest('wasioMatch', undefined);
     this.app.decorateRequest('wasioTrace', undefined);
     this.app.decorateRequest('wasioState', undefined as unknown as ServingState);
-    this.app.addHook('onRequest', async (request, reply) => {
+    // Callback hooks, not async ones: no promise and no extra tick on every request.
+    this.app.addHook('onRequest', (request, reply, done) => {
       this.silentConnections.delete(request.raw.socket);
       reply.header('x-request-id', request.id);
       const state = this.state;
@@ -193,22 +194,26 @@ export class WasioServer {
         builtin: request.routeOptions.url !== '*', route: match?.route.path, cache: undefined,
         instanceMs: undefined, queueMs: undefined, error: undefined,
       };
+      done();
     });
-    this.app.addHook('onSend', async (_request, reply) => {
+    this.app.addHook('onSend', (_request, reply, payload, done) => {
       // While shutting down, no connection is kept alive past its response.
       if (this.closing) reply.header('connection', 'close');
+      done(null, payload);
     });
     this.app.removeAllContentTypeParsers();
     this.app.addContentTypeParser('*', (request, payload, done) => {
       const limit = request.wasioMatch?.route.max_body_bytes ?? 0;
       readLimitedBody(payload, request.headers['content-length'], limit).then((body) => done(null, body), done);
     });
-    this.app.addHook('onResponse', async (request, reply) => {
+    this.app.addHook('onResponse', (request, reply, done) => {
       const trace = request.wasioTrace;
-      if (trace === undefined) return;
-      this.recordAnswered(request.raw, request.id, {
-        status: reply.statusCode, bytes: Number(reply.getHeader('content-length') ?? 0), durationMs: reply.elapsedTime,
-      }, trace);
+      if (trace !== undefined) {
+        this.recordAnswered(request.raw, request.id, {
+          status: reply.statusCode, bytes: Number(reply.getHeader('content-length') ?? 0), durationMs: reply.elapsedTime,
+        }, trace);
+      }
+      done();
     });
     this.app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
       const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
