@@ -7,8 +7,8 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig, type Config, type ConfigOverrides } from '../config/index.js';
-import { WasioServer } from '../http/server.js';
-import { Runtime } from '../runtime/index.js';
+import type { WasioServer } from '../http/server.js';
+import type { Runtime } from '../runtime/index.js';
 import { joinProcessGroup, processPlace, runPrimary, workersOfProcess, type GroupMembership } from './cluster.js';
 import { CliUsageError } from './errors.js';
 
@@ -66,7 +66,9 @@ export async function serve(options: ServeOptions, logger: Logger): Promise<void
     process.exitCode = await runPrimary(config, processes, logger);
     return;
   }
-  const runtime = new Runtime({
+  // Loaded only here: a primary of several processes serves nothing, so it never loads the server.
+  const [{ WasioServer }, { Runtime }] = await Promise.all([import('../http/server.js'), import('../runtime/index.js')]);
+  const runtime: Runtime = new Runtime({
     workers: place === undefined ? config.workers : workersOfProcess(config.workers, place),
     maxQueue: config.max_queue,
     maxModules: config.cache_size,
