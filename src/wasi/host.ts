@@ -251,10 +251,14 @@ export class WasiHost {
 
   // ---- the import object ------------------------------------------------------------------
 
-  /** The `wasi_snapshot_preview1` import namespace, bound to this host. */
-  imports(): Record<string, WasiFunction> {
+  /**
+   * The `wasi_snapshot_preview1` import namespace, bound to this host: every function, or only
+   * those named (a module's imports), which spares binding the others for each run.
+   */
+  imports(names: readonly string[] = WASI_FUNCTION_NAMES): Record<string, WasiFunction> {
     const functions: Record<string, WasiFunction> = {};
-    for (const name of WASI_FUNCTION_NAMES) {
+    for (const name of names) {
+      if (!WASI_FUNCTIONS.has(name)) throw new RangeError(`${name} is not a wasi_snapshot_preview1 function`);
       const method = (this as unknown as Record<string, WasiFunction>)[name] as WasiFunction;
       functions[name] = method.bind(this) as WasiFunction;
     }
@@ -1075,3 +1079,5 @@ export const WASI_FUNCTION_NAMES = [
   'path_unlink_file', 'poll_oneoff', 'proc_exit', 'proc_raise', 'sched_yield', 'random_get', 'sock_accept',
   'sock_recv', 'sock_send', 'sock_shutdown',
 ] as const;
+
+const WASI_FUNCTIONS: ReadonlySet<string> = new Set(WASI_FUNCTION_NAMES);

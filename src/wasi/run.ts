@@ -23,14 +23,31 @@ export interface ProvidedMemory {
 
 const WASI_MODULE = 'wasi_snapshot_preview1';
 const PROVIDED = new Set<string>(WASI_FUNCTION_NAMES);
+const PAGE_BYTES = 65_536;
+const IMPORTS = new WeakMap<WebAssembly.Module, readonly WebAssembly.ModuleImportDescriptor[]>();
+const WASI_IMPORTS = new WeakMap<WebAssembly.Module, readonly string[]>();
+
+/** The module's imports, read once per module: a run of a small module is short enough to notice. */
+function importsOf(module: WebAssembly.Module): readonly WebAssembly.ModuleImportDescriptor[] {
+  let imports = IMPORTS.get(module);
+  if (imports === undefined) {
+    imports = WebAssembly.Module.imports(module);
+    IMPORTS.set(module, imports);
+  }
+  return imports;
+}
+
+function isWasiFunction(entry: WebAssembly.ModuleImportDescriptor): boolean {
+  return entry.module === WASI_MODULE && entry.kind === 'function' && PROVIDED.has(entry.name);
+}
 
 /**
  * Lists the imports of `module` that this host cannot satisfy, as `module.name` strings.
  * An empty list means the module links.
  */
 export function missingImports(module: WebAssembly.Module, memory?: ProvidedMemory): string[] {
-  return WebAssembly.Module.imports(module)
-    .filter((entry) => !(entry.module === WASI_MODULE && entry.kind === 'function' && PROVIDED.has(entry.name)))
+  return importsOf(module)
+    .filter((entry) => !isWasiFunction(entry))
     .filter((entry) => !(memory !== undefined && entry.kind === 'memory' && entry.module === memory.module && entry.name === memory.name))
     .map((entry) => `${entry.module}.${entry.name} (${entry.kind})`);
 }
@@ -49,19 +66,27 @@ export function trapReason(error: unknown): string | undefined {
  * Instantiates `module` with a fresh WASI host and runs its `_start`.
  * Returns the exit code; throws `WasiRunError` (trap, `proc_raise`, output limit, link
  * failure, not a command), with `memoryBytes` set. `memory` provides a memory the module
- * imports. Every descriptor the guest opened is closed before it returns.
+ * imports: made here from its limits, or `memoryObject` when given, which must be exactly
+ * what a new one would be (`memory.initial` pages, every byte zero; its size is checked, its
+ * bytes are the caller's promise). Every descriptor the guest opened is closed before it
+ * returns.
  */
-export function runCommand(module: WebAssembly.Module, options: WasiOptions = {}, memory?: ProvidedMemory): RunResult {
+export function runCommand(
+  module: WebAssembly.Module, options: WasiOptions = {}, memory?: ProvidedMemory, memoryObject?: WebAssembly.Memory,
+): RunResult {
   const missing = missingImports(module, memory);
   if (missing.length > 0) {
     throw new LinkError(`module needs imports this host does not provide: ${missing.join(', ')}`, missing);
   }
+  if (memoryObject !== undefined && (memory === undefined || memoryObject.buffer.byteLength !== memory.initial * PAGE_BYTES)) {
+    throw new RangeError('memoryObject must be a memory of exactly the imported memory\'s initial size');
+  }
   const host = new WasiHost(options);
   let instanceMemory: WebAssembly.Memory | undefined;
   try {
-    const imports: WebAssembly.Imports = { [WASI_MODULE]: host.imports() };
+    const imports: WebAssembly.Imports = { [WASI_MODULE]: host.imports(wasiFunctionsOf(module)) };
     if (memory !== undefined) {
-      instanceMemory = new WebAssembly.Memory({ initial: memory.initial, maximum: memory.maximum, shared: memory.shared });
+      instanceMemory = memoryObject ?? new WebAssembly.Memory({ initial: memory.initial, maximum: memory.maximum, shared: memory.shared });
       imports[memory.module] = { ...imports[memory.module], [memory.name]: instanceMemory };
     }
     const instance = instantiate(module, imports);
@@ -80,6 +105,16 @@ export function runCommand(module: WebAssembly.Module, options: WasiOptions = {}
   } finally {
     host.dispose();
   }
+}
+
+/** The WASI functions `module` imports, so a run binds only those. */
+function wasiFunctionsOf(module: WebAssembly.Module): readonly string[] {
+  let names = WASI_IMPORTS.get(module);
+  if (names === undefined) {
+    names = importsOf(module).filter(isWasiFunction).map((entry) => entry.name);
+    WASI_IMPORTS.set(module, names);
+  }
+  return names;
 }
 
 function instantiate(module: WebAssembly.Module, imports: WebAssembly.Imports): WebAssembly.Instance {

@@ -82,3 +82,14 @@ test('every byte outside the memory section is left as it was', () => {
   assert.ok(at > 0, 'the test module has the memory section it was built with');
   assert.deepEqual(Buffer.from(limited), Buffer.concat([original.subarray(0, at), after, original.subarray(at + before.length)]));
 });
+
+test('an imported memory may be handed in ready-made, of exactly its initial size', () => {
+  const limited = limitMemory(moduleWithMemory('imported', 1), 1, 'imported.wasm');
+  const module = new WebAssembly.Module(limited.bytes as Uint8Array<ArrayBuffer>);
+  const memoryImport = limited.memoryImport;
+  assert.ok(memoryImport !== undefined);
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: memoryImport.maximum });
+  assert.equal(runCommand(module, {}, memoryImport, memory).memoryBytes, WASM_PAGE_BYTES);
+  const grown = new WebAssembly.Memory({ initial: 2, maximum: memoryImport.maximum });
+  assert.throws(() => runCommand(module, {}, memoryImport, grown), RangeError);
+});
