@@ -30,13 +30,15 @@ function longestTimeout(config: Config): number {
   return Math.max(0, ...Object.values(config.routes).map((route) => route.timeout_ms));
 }
 
-/** Compiles every route's module now, so first requests do not wait for a compiler. */
-function warmUp(config: Config, runtime: Runtime, logger: Logger): void {
-  for (const route of Object.values(config.routes)) {
+/**
+ * Compiles every route's module, so first requests do not wait for a compiler. Settles when
+ * all are done; a module that fails is logged (its route answers 500) and does not hold it up.
+ */
+async function warmUp(config: Config, runtime: Runtime, logger: Logger): Promise<void> {
+  await Promise.all(Object.values(config.routes).map((route) =>
     runtime.modules.get(route.wasm_file, route.memory_limit_mb).catch((error: Error) => {
       logger.error({ route: route.path, code: (error as { code?: string }).code }, error.message);
-    });
-  }
+    })));
 }
 
 /** `--processes`: a positive count, or "auto" for one per core. */
@@ -79,7 +81,8 @@ export async function serve(options: ServeOptions, logger: Logger): Promise<void
   });
   const group: GroupMembership | undefined = place === undefined ? undefined : joinProcessGroup((kind) => server.snapshot(kind));
   const server: WasioServer = new WasioServer({ config, runtime, logger, ...(group === undefined ? {} : { group }) });
-  warmUp(config, runtime, logger);
+  // Listening means ready: the first request finds its module compiled.
+  await warmUp(config, runtime, logger);
   const address = await server.listen(config.port, config.host);
   if (place === undefined) {
     logger.info({ host: address.host, port: address.port, routes: Object.keys(config.routes).length, workers: config.workers },
@@ -97,8 +100,9 @@ export async function serve(options: ServeOptions, logger: Logger): Promise<void
         || next.tls?.cert !== server.config.tls?.cert || next.tls?.key !== server.config.tls?.key) {
         logger.warn('config changed port, host, workers or tls; those take effect on restart');
       }
+      // The new config is served once its modules are compiled, so no request waits for them.
+      await warmUp(next, runtime, logger);
       server.swapConfig(next);
-      warmUp(next, runtime, logger);
       logger.info({ file: config.file, routes: Object.keys(next.routes).length }, 'config reloaded');
     } catch (error) {
       logger.error({ file: config.file, code: (error as { code?: string }).code }, `config not reloaded, keeping the previous one: ${(error as Error).message}`);
