@@ -35,7 +35,8 @@ const LIMITS_HAS_MAX = 0x01;
 const LIMITS_SHARED = 0x02;
 const LIMITS_MEMORY64 = 0x04;
 
-class Reader {
+/** Reads a module's bytes: bytes, unsigned LEB128 numbers, names; throws past the end. */
+export class Reader {
   constructor(readonly bytes: Uint8Array, public offset: number) {}
 
   byte(): number {
@@ -68,7 +69,8 @@ class Reader {
   }
 }
 
-function leb(value: number): number[] {
+/** `value` as unsigned LEB128. */
+export function leb(value: number): number[] {
   const out: number[] = [];
   do {
     let byte = value % 128;

@@ -10,6 +10,7 @@ import { LRUCache } from 'lru-cache';
 import { missingImports } from '../wasi/index.js';
 import { moduleCompiledChannel } from './diagnostics.js';
 import { ModuleLoadError } from './errors.js';
+import { importDefinedMemory } from './memory-reuse.js';
 import { limitMemory, type MemoryImport } from './memory-limit.js';
 
 export interface CompiledModule {
@@ -21,7 +22,10 @@ export interface CompiledModule {
   readonly compileMs: number;
   /** The memory limit written into this compilation. */
   readonly memoryLimitBytes: number;
-  /** A memory the module imports, which the host creates with the limited maximum. */
+  /**
+   * A memory the module imports (its own, or the one it defines, rewritten for reuse), which
+   * the host provides with the limited maximum.
+   */
   readonly memoryImport: MemoryImport | undefined;
 }
 
@@ -109,7 +113,7 @@ export class ModuleStore {
       throw new ModuleLoadError(path, code === 'ENOENT' ? 'file not found' : String(error), { cause: error });
     }
     const started = performance.now();
-    const limited = limitMemory(file, memoryLimitMb, path);
+    const limited = importDefinedMemory(limitMemory(file, memoryLimitMb, path));
     let module: WebAssembly.Module;
     try {
       module = await WebAssembly.compile(limited.bytes as Uint8Array<ArrayBuffer>);

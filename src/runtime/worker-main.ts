@@ -1,6 +1,8 @@
 /**
  * A worker thread of the pool: keeps the modules it has been sent and runs one job at a
- * time on the WASI host. Output goes back as transferred buffers, never copied twice.
+ * time on the WASI host. Output goes back as transferred buffers, never copied twice. A
+ * small memory a run leaves at its initial size is zeroed after the result is sent, while
+ * the pool takes the result, and given to the module's next run (`SpareMemories`).
  */
 import { readlinkSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
@@ -9,11 +11,15 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { CaptureSink, runCommand, TrapError, WasiRunError, ProcRaiseError } from '../wasi/index.js';
 import { WASM_PAGE_BYTES } from './memory-limit.js';
 import type { LoadedModule, ReadyMessage, ResultMessage, RunMessage } from './messages.js';
+import { SpareMemories } from './memory-reuse.js';
 
 const port = parentPort;
 if (port === null) throw new Error('worker-main must run in a worker thread');
 const maxModules = (workerData as { maxModules: number }).maxModules;
 const modules = new Map<number, LoadedModule>();
+/** At most this many bytes of memories are kept for next runs. */
+const SPARE_MEMORY_BYTES = 16 * 2 ** 20;
+const spares = new SpareMemories(SPARE_MEMORY_BYTES);
 
 /** Bytes whose whole buffer can be transferred: small Buffers share Node's pool, so those are copied. */
 function transferable(bytes: Uint8Array): Uint8Array {
@@ -26,7 +32,11 @@ function transferable(bytes: Uint8Array): Uint8Array {
 function remember(id: number, module: LoadedModule): void {
   modules.delete(id);
   modules.set(id, module);
-  if (modules.size > maxModules) modules.delete(modules.keys().next().value as number);
+  if (modules.size > maxModules) {
+    const oldest = modules.keys().next().value as number;
+    modules.delete(oldest);
+    spares.drop(oldest);
+  }
 }
 
 /**
@@ -38,12 +48,12 @@ function atMemoryLimit(loaded: LoadedModule, memoryBytes: number): boolean {
   return memoryBytes + Math.max(WASM_PAGE_BYTES, loaded.memoryLimitBytes / 8) > loaded.memoryLimitBytes;
 }
 
-function run(message: RunMessage, loaded: LoadedModule): ResultMessage {
+function run(message: RunMessage, loaded: LoadedModule, memory: WebAssembly.Memory | undefined): ResultMessage {
   const stdout = new CaptureSink();
   const stderr = new CaptureSink();
   const started = performance.now();
   try {
-    const { exitCode, memoryBytes } = runCommand(loaded.module, { ...message.spec, stdout, stderr }, loaded.memoryImport);
+    const { exitCode, memoryBytes } = runCommand(loaded.module, { ...message.spec, stdout, stderr }, loaded.memoryImport, memory);
     const memoryLimitHit = exitCode !== 0 && atMemoryLimit(loaded, memoryBytes);
     return {
       jobId: message.jobId, ok: true, exitCode, memoryLimitHit, stdout: transferable(stdout.bytes()),
@@ -92,18 +102,25 @@ const collectGarbage = garbageCollector();
 const IDLE_COLLECT_MS = 1_000;
 let idleTimer: NodeJS.Timeout | undefined;
 
+/** Idle a moment: kept memories go, and so does everything else the last runs left. */
+function idle(): void {
+  spares.clear();
+  collectGarbage?.();
+}
+
 port.on('message', (message: RunMessage) => {
   clearTimeout(idleTimer);
   if (message.module !== undefined) remember(message.moduleId, message.module);
   const loaded = modules.get(message.moduleId);
+  const memoryImport = loaded?.memoryImport;
+  const memory = memoryImport === undefined ? undefined : spares.take(message.moduleId, memoryImport);
   const result: ResultMessage = loaded === undefined
     ? { jobId: message.jobId, ok: false, code: 'WASIO_ERR_MODULE_LOAD', message: 'module not present in worker', reason: undefined, stderr: new Uint8Array(0), runMs: 0 }
-    : run(message, loaded);
+    : run(message, loaded, memory);
   const transfer = [result.stderr.buffer as ArrayBuffer];
   if (result.ok) transfer.push(result.stdout.buffer as ArrayBuffer);
   port.postMessage(result, transfer);
-  if (collectGarbage !== undefined) {
-    idleTimer = setTimeout(collectGarbage, IDLE_COLLECT_MS);
-    idleTimer.unref();
-  }
+  if (memory !== undefined && memoryImport !== undefined) spares.keep(message.moduleId, memory, memoryImport);
+  idleTimer = setTimeout(idle, IDLE_COLLECT_MS);
+  idleTimer.unref();
 });
