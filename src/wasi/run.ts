@@ -25,7 +25,49 @@ const WASI_MODULE = 'wasi_snapshot_preview1';
 const PROVIDED = new Set<string>(WASI_FUNCTION_NAMES);
 const PAGE_BYTES = 65_536;
 const IMPORTS = new WeakMap<WebAssembly.Module, readonly WebAssembly.ModuleImportDescriptor[]>();
-const WASI_IMPORTS = new WeakMap<WebAssembly.Module, readonly string[]>();
+
+/**
+ * The host of the run in progress on this thread. Instances call WASI through one set of
+ * functions per thread that forward to it (`forwarders`), not through functions bound to each
+ * run's host: V8 keeps instances in the old generation, so whatever an instance references
+ * lives until the next full collection, and a host bound into it (with the run's input and
+ * output) would outlive its run by that much, promoted at a cost by every young collection
+ * in between.
+ */
+let activeHost: WasiHost | undefined;
+let forwarders: Record<string, (...args: never[]) => number> | undefined;
+
+function currentHost(): WasiHost {
+  if (activeHost === undefined) throw new WasiRunError('WASIO_ERR_LINK', 'WASI called outside a run');
+  return activeHost;
+}
+
+/** The `wasi_snapshot_preview1` namespace every instance of this thread imports. */
+function wasiForwarders(): Record<string, (...args: never[]) => number> {
+  if (forwarders !== undefined) return forwarders;
+  forwarders = {};
+  for (const name of WASI_FUNCTION_NAMES) {
+    const method = (WasiHost.prototype as unknown as Record<string, (...args: unknown[]) => number>)[name] as (...args: unknown[]) => number;
+    forwarders[name] = forwarder(method);
+  }
+  return forwarders;
+}
+
+/** A function of the method's arity (so V8 calls it directly) that calls it on the current host. */
+function forwarder(method: (...args: unknown[]) => number): (...args: never[]) => number {
+  switch (method.length) {
+    case 0: return () => method.call(currentHost());
+    case 1: return (a: unknown) => method.call(currentHost(), a);
+    case 2: return (a: unknown, b: unknown) => method.call(currentHost(), a, b);
+    case 3: return (a: unknown, b: unknown, c: unknown) => method.call(currentHost(), a, b, c);
+    case 4: return (a: unknown, b: unknown, c: unknown, d: unknown) => method.call(currentHost(), a, b, c, d);
+    case 5: return (a: unknown, b: unknown, c: unknown, d: unknown, e: unknown) => method.call(currentHost(), a, b, c, d, e);
+    case 6: return (a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown) => method.call(currentHost(), a, b, c, d, e, f);
+    case 7: return (a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown, g: unknown) =>
+      method.call(currentHost(), a, b, c, d, e, f, g);
+    default: return (...args: unknown[]) => method.apply(currentHost(), args);
+  }
+}
 
 /** The module's imports, read once per module: a run of a small module is short enough to notice. */
 function importsOf(module: WebAssembly.Module): readonly WebAssembly.ModuleImportDescriptor[] {
@@ -82,9 +124,11 @@ export function runCommand(
     throw new RangeError('memoryObject must be a memory of exactly the imported memory\'s initial size');
   }
   const host = new WasiHost(options);
+  const outerHost = activeHost;
+  activeHost = host;
   let instanceMemory: WebAssembly.Memory | undefined;
   try {
-    const imports: WebAssembly.Imports = { [WASI_MODULE]: host.imports(wasiFunctionsOf(module)) };
+    const imports: WebAssembly.Imports = { [WASI_MODULE]: wasiForwarders() };
     if (memory !== undefined) {
       instanceMemory = memoryObject ?? new WebAssembly.Memory({ initial: memory.initial, maximum: memory.maximum, shared: memory.shared });
       imports[memory.module] = { ...imports[memory.module], [memory.name]: instanceMemory };
@@ -103,18 +147,9 @@ export function runCommand(
       return { exitCode: exitCodeOrThrow(error, instanceMemory), memoryBytes: instanceMemory.buffer.byteLength };
     }
   } finally {
+    activeHost = outerHost;
     host.dispose();
   }
-}
-
-/** The WASI functions `module` imports, so a run binds only those. */
-function wasiFunctionsOf(module: WebAssembly.Module): readonly string[] {
-  let names = WASI_IMPORTS.get(module);
-  if (names === undefined) {
-    names = importsOf(module).filter(isWasiFunction).map((entry) => entry.name);
-    WASI_IMPORTS.set(module, names);
-  }
-  return names;
 }
 
 function instantiate(module: WebAssembly.Module, imports: WebAssembly.Imports): WebAssembly.Instance {
