@@ -15,7 +15,7 @@ import { SpareMemories } from './memory-reuse.js';
 
 const port = parentPort;
 if (port === null) throw new Error('worker-main must run in a worker thread');
-const maxModules = (workerData as { maxModules: number }).maxModules;
+const { maxModules, claims } = workerData as { maxModules: number; claims: Int32Array };
 const modules = new Map<number, LoadedModule>();
 /** At most this many bytes of memories are kept for next runs. */
 const SPARE_MEMORY_BYTES = 16 * 2 ** 20;
@@ -108,9 +108,25 @@ function idle(): void {
   collectGarbage?.();
 }
 
+/**
+ * Claims job `id`: the pool offers each job in a slot of `claims` before sending it, and may
+ * take back one sent ahead by claiming it first, and then it is not this thread's to run.
+ */
+function claimed(id: number): boolean {
+  for (let slot = 0; slot < claims.length; slot++) {
+    if (Atomics.compareExchange(claims, slot, id, 0) === id) return true;
+  }
+  return false;
+}
+
 port.on('message', (message: RunMessage) => {
   clearTimeout(idleTimer);
   if (message.module !== undefined) remember(message.moduleId, message.module);
+  if (!claimed(message.jobId)) {
+    idleTimer = setTimeout(idle, IDLE_COLLECT_MS);
+    idleTimer.unref();
+    return;
+  }
   const loaded = modules.get(message.moduleId);
   const memoryImport = loaded?.memoryImport;
   const memory = memoryImport === undefined ? undefined : spares.take(message.moduleId, memoryImport);

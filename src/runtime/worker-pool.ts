@@ -16,6 +16,14 @@
  * `maxQueue` jobs in all. A worker gets jobs only once it has started, so start-up never
  * eats into a job's timeout.
  *
+ * Pipelining: while jobs wait, a worker running a short job is sent the next ones as well (at
+ * most `SEND_AHEAD`), so it starts each the moment the one before ends instead of waiting for
+ * this thread to hear of the end and answer. A job sent ahead has not started and may be
+ * taken back: the worker starts a job only after claiming it in memory both threads share
+ * (`claims`), and the pool takes a job back by claiming it first. Jobs sent ahead are taken
+ * back and queued again when the job before them turns out long (`LONG_RUN_MS`) or their
+ * worker is stopped; they count as running for their group, so `maxConcurrency` holds.
+ *
  * Diagnostics: the end of every run, every replaced worker and every limit breach are
  * published on the channels of `diagnostics.ts`.
  */
@@ -80,13 +88,25 @@ interface Job {
   startedAt: number;
   worker: PoolWorker | undefined;
   onAbort: (() => void) | undefined;
+  /** Aborted while sent ahead and already started: stopped as soon as the pool learns it runs. */
+  abortOnStart: boolean;
+  /** Its slot in its worker's `claims`. */
+  claimSlot: number;
 }
 
 interface PoolWorker {
   readonly thread: Worker;
   readonly modules: Set<number>;
   readonly extra: boolean;
+  /**
+   * Shared with the thread, `SEND_AHEAD + 1` slots: the id of each job sent and not yet
+   * started, set before the job is sent, each job of the worker in a slot of its own. The
+   * thread sets a slot to 0 as it starts that job; the pool takes a job back by doing so first.
+   */
+  readonly claims: Int32Array;
   job: Job | undefined;
+  /** Sent behind `job`, in order, each to start as soon as the one before ends: not started yet, may be taken back. */
+  readonly ahead: Job[];
   /** Set while an extra worker is idle: it retires when this fires. */
   retireTimer: NodeJS.Timeout | undefined;
   /** The kernel's id of the thread, once it has started (Linux). */
@@ -118,6 +138,8 @@ export const MIN_QUEUE_WAIT_MS = 1_000;
 export const SHUTDOWN_QUEUE_GRACE_MS = 3_000;
 /** A job running this long is "long" and yields the CPU to other routes when they need it. */
 export const LONG_RUN_MS = 50;
+/** Most jobs sent to a worker behind the one it runs (see "Pipelining"). */
+export const SEND_AHEAD = 2;
 /** Another route that had a job this recently still needs the CPU. */
 const CONTENTION_WINDOW_MS = 1_000;
 /** The nice value of a worker whose long job yields the CPU (0 is normal, 19 the lowest). */
@@ -146,14 +168,15 @@ export class WorkerPool {
   run(module: CompiledModule, spec: RunSpec, options: JobOptions): Promise<RunOutcome> {
     if (this.closed) return Promise.reject(new RunFailure('WASIO_ERR_POOL_CLOSED', 'the server is shutting down'));
     if (options.signal?.aborted === true) return Promise.reject(abortedFailure());
-    if (this.queued >= this.options.maxQueue) {
+    if (this.waiting() >= this.options.maxQueue) {
       this.announceLimit('queue', options.group);
       return Promise.reject(new RunFailure('WASIO_ERR_QUEUE_FULL', `queue full (${this.options.maxQueue} waiting)`));
     }
     return new Promise<RunOutcome>((resolve, reject) => {
       const job: Job = {
-        id: this.nextJobId++, module, spec, options, enqueuedAt: performance.now(), resolve, reject,
-        timer: undefined, longRunTimer: undefined, startedAt: 0, worker: undefined, onAbort: undefined,
+        id: this.takeJobId(), module, spec, options, enqueuedAt: performance.now(), resolve, reject,
+        timer: undefined, longRunTimer: undefined, startedAt: 0, worker: undefined, onAbort: undefined, abortOnStart: false,
+        claimSlot: 0,
       };
       if (options.signal !== undefined) {
         job.onAbort = () => this.abort(job);
@@ -164,10 +187,24 @@ export class WorkerPool {
     });
   }
 
+  /** Job ids are positive 32-bit integers (they go through `claims`), wrapping around. */
+  private takeJobId(): number {
+    const id = this.nextJobId;
+    this.nextJobId = id >= 0x7fff_ffff ? 1 : id + 1;
+    return id;
+  }
+
   stats(): PoolStats {
     let busy = 0;
     for (const worker of this.workers) if (worker.job !== undefined) busy += 1;
-    return { workers: this.workers.size, busy, queued: this.queued, replaced: this.replaced };
+    return { workers: this.workers.size, busy, queued: this.waiting(), replaced: this.replaced };
+  }
+
+  /** Jobs not started yet: queued, or sent ahead to a worker. */
+  private waiting(): number {
+    let waiting = this.queued;
+    for (const worker of this.workers) waiting += worker.ahead.length;
+    return waiting;
   }
 
   /**
@@ -213,12 +250,26 @@ export class WorkerPool {
     if (group.queue.length === 0) this.turns.push(job.options.group);
     group.queue.push(job);
     this.queued += 1;
+    this.awaitWorker(job);
+  }
+
+  /** A job taken back from a worker goes first in its group's queue, and its group first in turn. */
+  private requeue(job: Job): void {
+    const group = this.group(job.options.group);
+    if (group.queue.length === 0) this.turns.unshift(job.options.group);
+    group.queue.unshift(job);
+    this.queued += 1;
+    this.awaitWorker(job);
+  }
+
+  /** Fails a queued job that has waited its patience (counted from when it arrived) for a worker. */
+  private awaitWorker(job: Job): void {
     const patienceMs = Math.max(job.options.timeoutMs, MIN_QUEUE_WAIT_MS);
     job.timer = setTimeout(() => {
       this.removeQueued(job);
       this.announceLimit('queue', job.options.group);
       this.settleFailure(job, new RunFailure('WASIO_ERR_QUEUE_FULL', `no worker free within ${patienceMs} ms`));
-    }, patienceMs);
+    }, Math.max(1, job.enqueuedAt + patienceMs - performance.now()));
   }
 
   private removeQueued(job: Job): void {
@@ -232,15 +283,15 @@ export class WorkerPool {
 
   /**
    * The next job of the group with the fewest running that may run one more (ties in turn
-   * order); with `starvedOnly`, only of a starved group (see `isStarved`).
+   * order); with `only`, only of a group it accepts.
    */
-  private nextJob(starvedOnly: boolean): Job | undefined {
+  private nextJob(only?: (group: Group) => boolean): Job | undefined {
     let chosen = -1;
     let fewest = Number.POSITIVE_INFINITY;
     for (let i = 0; i < this.turns.length; i++) {
       const group = this.group(this.turns[i] as string);
       const head = group.queue[0] as Job;
-      if (starvedOnly && !this.isStarved(group)) continue;
+      if (only !== undefined && !only(group)) continue;
       if (group.running >= (head.options.maxConcurrency ?? Number.POSITIVE_INFINITY)) continue;
       if (group.running < fewest) {
         fewest = group.running;
@@ -260,13 +311,14 @@ export class WorkerPool {
   /**
    * Hands waiting jobs to idle workers. Kept workers take any job; extra workers only jobs of
    * starved groups (nothing running), so an extra started for a quiet route is never taken
-   * over by the flood it was started to get around.
+   * over by the flood it was started to get around. Jobs still waiting then go ahead to kept
+   * workers running short jobs (see "Pipelining"), unless their group's jobs run long.
    */
   private dispatch(): void {
     for (;;) {
       const kept = this.idle.findIndex((worker) => !worker.extra);
       if (kept !== -1) {
-        const job = this.nextJob(false);
+        const job = this.nextJob();
         if (job === undefined) break;
         this.start(this.idle.splice(kept, 1)[0] as PoolWorker, job);
         continue;
@@ -278,9 +330,57 @@ export class WorkerPool {
         this.spawnExtra();
         break;
       }
-      this.start(worker, this.nextJob(true) as Job);
+      this.start(worker, this.nextJob((group) => this.isStarved(group)) as Job);
     }
+    if (this.queued > 0) this.sendAhead();
     this.scheduleRetirement();
+  }
+
+  /**
+   * Sends waiting jobs of short-running groups to busy kept workers whose job is short so far,
+   * one round at a time, so that each such worker gets one before any gets two.
+   */
+  private sendAhead(): void {
+    for (let round = 0; round < SEND_AHEAD; round++) {
+      const now = performance.now();
+      for (const worker of this.workers) {
+        if (this.queued === 0) return;
+        const running = worker.job;
+        if (worker.extra || running === undefined || worker.ahead.length !== round || worker.demoted) continue;
+        if (this.group(running.options.group).runsLong || now - running.startedAt >= LONG_RUN_MS) continue;
+        const job = this.nextJob((group) => !group.runsLong);
+        if (job === undefined) return;
+        clearTimeout(job.timer);
+        const slot = freeSlot(worker);
+        job.worker = worker;
+        worker.ahead.push(job);
+        this.group(job.options.group).running += 1;
+        this.send(worker, job, slot);
+      }
+    }
+  }
+
+  /**
+   * Takes back the jobs sent ahead to `worker` that have not started, last first, and queues
+   * them again in their order. False when the worker has started one, which means the job it
+   * was running has ended (the jobs sent ahead of it, and before it, are left to the worker).
+   */
+  private takeBack(worker: PoolWorker): boolean {
+    for (let job = worker.ahead.at(-1); job !== undefined; job = worker.ahead.at(-1)) {
+      if (!this.withdraw(worker, job)) return false;
+    }
+    return true;
+  }
+
+  /** Takes back one job sent ahead to `worker`, unless it has started; then false. */
+  private withdraw(worker: PoolWorker, job: Job): boolean {
+    if (Atomics.compareExchange(worker.claims, job.claimSlot, job.id, 0) !== job.id) return false;
+    worker.ahead.splice(worker.ahead.indexOf(job), 1);
+    job.worker = undefined;
+    this.group(job.options.group).running -= 1;
+    if (job.abortOnStart) this.settleFailure(job, abortedFailure());
+    else this.requeue(job);
+    return true;
   }
 
   private hasStarvedGroup(): boolean {
@@ -330,16 +430,28 @@ export class WorkerPool {
     clearTimeout(worker.retireTimer);
     worker.retireTimer = undefined;
     job.worker = worker;
-    job.startedAt = performance.now();
-    worker.job = job;
     this.group(job.options.group).running += 1;
+    this.send(worker, job, 0);
+    this.begin(worker, job);
+  }
+
+  /** Posts the job to the worker, offering it in slot `claimSlot` of its `claims` first. */
+  private send(worker: PoolWorker, job: Job, claimSlot: number): void {
     const known = worker.modules.has(job.module.id);
     if (!known) worker.modules.add(job.module.id);
     const message: RunMessage = {
       jobId: job.id, moduleId: job.module.id, spec: job.spec,
       module: known ? undefined : { module: job.module.module, memoryImport: job.module.memoryImport, memoryLimitBytes: job.module.memoryLimitBytes },
     };
+    job.claimSlot = claimSlot;
+    Atomics.store(worker.claims, claimSlot, job.id);
     worker.thread.postMessage(message);
+  }
+
+  /** From here the job counts as running on `worker`: its timeout and long-run check start. */
+  private begin(worker: PoolWorker, job: Job): void {
+    job.startedAt = performance.now();
+    worker.job = job;
     job.timer = setTimeout(() => {
       this.kill(worker, job, new RunFailure('WASIO_ERR_TIMEOUT', `instance exceeded its timeout of ${job.options.timeoutMs} ms`));
     }, job.options.timeoutMs);
@@ -354,6 +466,11 @@ export class WorkerPool {
    */
   private demoteIfContended(worker: PoolWorker, job: Job): void {
     if (worker.job !== job) return;
+    // Jobs sent ahead must not wait behind a long one; if one has started, this one has ended.
+    const sentAhead = worker.ahead.length > 0;
+    const ended = !this.takeBack(worker);
+    if (sentAhead) this.dispatch();
+    if (ended) return;
     if (performance.now() - job.startedAt >= LONG_RUN_MS) this.group(job.options.group).runsLong = true;
     if (worker.osThreadId === undefined) return;
     // Short requests come and go between two checks, so a route that had a request in the
@@ -393,17 +510,27 @@ export class WorkerPool {
   }
 
   private abort(job: Job): void {
-    if (job.worker === undefined) {
+    const worker = job.worker;
+    if (worker === undefined) {
       this.removeQueued(job);
       this.settleFailure(job, abortedFailure());
+    } else if (worker.ahead.includes(job)) {
+      job.abortOnStart = true;
+      if (this.withdraw(worker, job)) this.dispatch();
     } else {
-      this.kill(job.worker, job, abortedFailure());
+      this.kill(worker, job, abortedFailure());
     }
   }
 
   /** Ends a running job by terminating its worker; a fresh worker takes its place. */
   private kill(worker: PoolWorker, job: Job, failure: RunFailure): void {
     if (worker.job !== job) return;
+    if (!this.takeBack(worker)) {
+      // The worker has ended `job` and started one sent behind it: the result is on its way.
+      if (failure.code === 'WASIO_ERR_ABORTED') this.settleFailure(job, failure);
+      this.dispatch();
+      return;
+    }
     this.finish(worker, job);
     this.announceEnd(job, performance.now() - job.startedAt, undefined, failure.code);
     if (failure.code === 'WASIO_ERR_TIMEOUT') this.announceLimit('timeout', job.options.group);
@@ -430,10 +557,11 @@ export class WorkerPool {
   }
 
   private spawn(extra: boolean): void {
-    const thread = new Worker(WORKER_URL, { workerData: { maxModules: this.options.maxModulesPerWorker } });
+    const claims = new Int32Array(new SharedArrayBuffer((SEND_AHEAD + 1) * Int32Array.BYTES_PER_ELEMENT));
+    const thread = new Worker(WORKER_URL, { workerData: { maxModules: this.options.maxModulesPerWorker, claims } });
     const worker: PoolWorker = {
-      thread, modules: new Set(), extra, job: undefined, retireTimer: undefined, osThreadId: undefined, demoted: false,
-      ready: false,
+      thread, modules: new Set(), extra, claims, job: undefined, ahead: [], retireTimer: undefined, osThreadId: undefined,
+      demoted: false, ready: false,
     };
     thread.on('message', (message: ResultMessage | ReadyMessage) => {
       if ('ready' in message) this.onReady(worker, message);
@@ -467,7 +595,14 @@ export class WorkerPool {
     } else {
       job.reject(new RunFailure(result.code, result.message, result.stderr, result.reason));
     }
-    if (this.restorePriority(worker)) this.idle.push(worker);
+    const next = worker.ahead.shift();
+    if (next !== undefined) {
+      // Sent ahead and never taken back: the worker has started it, or is about to.
+      this.begin(worker, next);
+      if (next.abortOnStart) this.kill(worker, next, abortedFailure());
+    } else if (this.restorePriority(worker)) {
+      this.idle.push(worker);
+    }
     this.dispatch();
   }
 
@@ -475,8 +610,12 @@ export class WorkerPool {
     if (!this.workers.delete(worker)) return;
     const index = this.idle.indexOf(worker);
     if (index !== -1) this.idle.splice(index, 1);
-    const job = worker.job;
-    if (job !== undefined) {
+    // Jobs sent ahead that had not started are queued again; those that had fail with the rest.
+    this.takeBack(worker);
+    const started = worker.ahead.splice(0);
+    for (const job of [worker.job, ...started]) {
+      if (job === undefined) continue;
+      if (started.includes(job)) job.startedAt = performance.now();
       this.finish(worker, job);
       this.announceEnd(job, performance.now() - job.startedAt, undefined, 'WASIO_ERR_WORKER_EXIT');
       this.settleFailure(job, new RunFailure('WASIO_ERR_WORKER_EXIT', reason));
@@ -508,6 +647,13 @@ export class WorkerPool {
 function limitBrokenBy(result: ResultMessage): LimitKind | undefined {
   if (result.ok) return result.exitCode !== 0 && result.memoryLimitHit ? 'memory' : undefined;
   return result.code === 'WASIO_ERR_OUTPUT_LIMIT' ? 'output' : undefined;
+}
+
+/** A slot of the worker's `claims` that none of its jobs holds. */
+function freeSlot(worker: PoolWorker): number {
+  for (let slot = 0; ; slot++) {
+    if (worker.job?.claimSlot !== slot && !worker.ahead.some((job) => job.claimSlot === slot)) return slot;
+  }
 }
 
 function abortedFailure(): RunFailure {

@@ -100,3 +100,33 @@ test('aborting a running job stops its guest; aborting a waiting one removes it'
   assert.ok(performance.now() - started < 1000);
   assert.deepEqual({ busy: workers.stats().busy, queued: workers.stats().queued }, { busy: 0, queued: 0 });
 });
+
+test('a job sent ahead to a busy worker is aborted without stopping the job that worker runs', async () => {
+  const workers = pool(1);
+  const sleeper = await module('sleeper');
+  await workers.run(sleeper, spec({ ms: '1' }), { group: 'a', timeoutMs: 5000 });
+  const running = workers.run(sleeper, spec({ ms: '300' }), { group: 'a', timeoutMs: 5000 });
+  const aborted = new AbortController();
+  const ahead = workers.run(sleeper, spec({ ms: '1' }), { group: 'a', timeoutMs: 5000, signal: aborted.signal });
+  assert.equal(workers.stats().queued, 1, 'the second job waits, queued or sent ahead');
+  aborted.abort();
+  assert.equal((await failureOf(ahead)).code, 'WASIO_ERR_ABORTED');
+  assert.equal(Buffer.from((await running).stdout).toString(), 'slept');
+  assert.equal(workers.stats().replaced, 0);
+  const after = await workers.run(sleeper, spec({ ms: '1' }), { group: 'a', timeoutMs: 5000 });
+  assert.equal(Buffer.from(after.stdout).toString(), 'slept');
+});
+
+test('jobs sent ahead to a worker whose job turns out long are taken back and run elsewhere', async () => {
+  const workers = pool(1);
+  const sleeper = await module('sleeper');
+  await workers.run(sleeper, spec({ ms: '1' }), { group: 'slow', timeoutMs: 5000 });
+  const slow = workers.run(sleeper, spec({ ms: '1500' }), { group: 'slow', timeoutMs: 5000 });
+  const started = performance.now();
+  // Sent ahead while the slow job is young; once it has run LONG_RUN_MS they are taken back,
+  // and an extra worker starts for their group, which has nothing running.
+  const quick = await Promise.all([1, 2].map(() => workers.run(sleeper, spec({ ms: '1' }), { group: 'quick', timeoutMs: 5000 })));
+  assert.ok(performance.now() - started < 1000, `the quick jobs waited ${performance.now() - started} ms behind the slow one`);
+  assert.deepEqual(quick.map((outcome) => Buffer.from(outcome.stdout).toString()), ['slept', 'slept']);
+  await slow;
+});
