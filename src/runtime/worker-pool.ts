@@ -51,7 +51,11 @@ export interface JobOptions {
   /** Most jobs of this group running at once; unlimited when absent. */
   readonly maxConcurrency?: number;
   readonly timeoutMs: number;
-  /** Aborting stops the job: removed from the queue, or its worker terminated. */
+  /**
+   * Aborting stops the job: removed from the queue, or its worker terminated. Signals are
+   * polled (`ABORT_POLL_MS`), not listened to: a listener costs more per job than the run of a
+   * small module's dispatch.
+   */
   readonly signal?: AbortSignal;
 }
 
@@ -85,9 +89,10 @@ interface Job {
   timer: NodeJS.Timeout | undefined;
   /** Fires when the job has run `LONG_RUN_MS`, to check whether it should yield the CPU. */
   longRunTimer: NodeJS.Timeout | undefined;
+  /** Has run `LONG_RUN_MS` (its timer fired): no job is sent ahead behind it. */
+  long: boolean;
   startedAt: number;
   worker: PoolWorker | undefined;
-  onAbort: (() => void) | undefined;
   /** Aborted while sent ahead and already started: stopped as soon as the pool learns it runs. */
   abortOnStart: boolean;
   /** Its slot in its worker's `claims`. */
@@ -140,6 +145,8 @@ export const SHUTDOWN_QUEUE_GRACE_MS = 3_000;
 export const LONG_RUN_MS = 50;
 /** Most jobs sent to a worker behind the one it runs (see "Pipelining"). */
 export const SEND_AHEAD = 2;
+/** How often jobs with a signal are checked for having been aborted. */
+export const ABORT_POLL_MS = 20;
 /** Another route that had a job this recently still needs the CPU. */
 const CONTENTION_WINDOW_MS = 1_000;
 /** The nice value of a worker whose long job yields the CPU (0 is normal, 19 the lowest). */
@@ -155,6 +162,8 @@ export class WorkerPool {
   private replaced = 0;
   private nextJobId = 1;
   private closed = false;
+  /** Set while jobs with a signal wait or run (see `checkAborts`). */
+  private abortPoll: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: WorkerPoolOptions) {
     for (let i = 0; i < options.size; i++) this.spawn(false);
@@ -175,15 +184,12 @@ export class WorkerPool {
     return new Promise<RunOutcome>((resolve, reject) => {
       const job: Job = {
         id: this.takeJobId(), module, spec, options, enqueuedAt: performance.now(), resolve, reject,
-        timer: undefined, longRunTimer: undefined, startedAt: 0, worker: undefined, onAbort: undefined, abortOnStart: false,
+        timer: undefined, longRunTimer: undefined, startedAt: 0, long: false, worker: undefined, abortOnStart: false,
         claimSlot: 0,
       };
-      if (options.signal !== undefined) {
-        job.onAbort = () => this.abort(job);
-        options.signal.addEventListener('abort', job.onAbort, { once: true });
-      }
       this.enqueue(job);
       this.dispatch();
+      if (options.signal !== undefined) this.pollAborts();
     });
   }
 
@@ -198,6 +204,30 @@ export class WorkerPool {
     let busy = 0;
     for (const worker of this.workers) if (worker.job !== undefined) busy += 1;
     return { workers: this.workers.size, busy, queued: this.waiting(), replaced: this.replaced };
+  }
+
+  /** Checks for aborted signals in `ABORT_POLL_MS`, unless a check is due already. */
+  private pollAborts(): void {
+    if (this.abortPoll !== undefined) return;
+    this.abortPoll = setTimeout(() => this.checkAborts(), ABORT_POLL_MS);
+    this.abortPoll.unref();
+  }
+
+  /** Stops every job whose signal was aborted; checks again while jobs with a signal remain. */
+  private checkAborts(): void {
+    this.abortPoll = undefined;
+    const jobs: Job[] = [];
+    for (const name of this.turns) jobs.push(...this.group(name).queue);
+    for (const worker of this.workers) {
+      if (worker.job !== undefined) jobs.push(worker.job);
+      jobs.push(...worker.ahead);
+    }
+    let watching = false;
+    for (const job of jobs) {
+      if (job.options.signal?.aborted === true) this.abort(job);
+      else if (job.options.signal !== undefined) watching = true;
+    }
+    if (watching) this.pollAborts();
   }
 
   /** Jobs not started yet: queued, or sent ahead to a worker. */
@@ -283,9 +313,18 @@ export class WorkerPool {
 
   /**
    * The next job of the group with the fewest running that may run one more (ties in turn
-   * order); with `only`, only of a group it accepts.
+   * order); with `only`, only of a group it accepts. Jobs aborted since the last check of
+   * signals fail here instead of starting.
    */
   private nextJob(only?: (group: Group) => boolean): Job | undefined {
+    for (;;) {
+      const job = this.nextQueued(only);
+      if (job?.options.signal?.aborted !== true) return job;
+      this.settleFailure(job, abortedFailure());
+    }
+  }
+
+  private nextQueued(only?: (group: Group) => boolean): Job | undefined {
     let chosen = -1;
     let fewest = Number.POSITIVE_INFINITY;
     for (let i = 0; i < this.turns.length; i++) {
@@ -324,13 +363,14 @@ export class WorkerPool {
         continue;
       }
       if (!this.hasStarvedGroup()) break;
-      const worker = this.idle.pop();
-      if (worker === undefined) {
+      if (this.idle.length === 0) {
         // Once started, the extra comes back here through its ready message.
         this.spawnExtra();
         break;
       }
-      this.start(worker, this.nextJob((group) => this.isStarved(group)) as Job);
+      // None when every job the starved groups had was aborted: then look again.
+      const job = this.nextJob((group) => this.isStarved(group));
+      if (job !== undefined) this.start(this.idle.pop() as PoolWorker, job);
     }
     if (this.queued > 0) this.sendAhead();
     this.scheduleRetirement();
@@ -342,12 +382,11 @@ export class WorkerPool {
    */
   private sendAhead(): void {
     for (let round = 0; round < SEND_AHEAD; round++) {
-      const now = performance.now();
       for (const worker of this.workers) {
         if (this.queued === 0) return;
         const running = worker.job;
         if (worker.extra || running === undefined || worker.ahead.length !== round || worker.demoted) continue;
-        if (this.group(running.options.group).runsLong || now - running.startedAt >= LONG_RUN_MS) continue;
+        if (this.group(running.options.group).runsLong || running.long) continue;
         const job = this.nextJob((group) => !group.runsLong);
         if (job === undefined) return;
         clearTimeout(job.timer);
@@ -456,7 +495,18 @@ export class WorkerPool {
       this.kill(worker, job, new RunFailure('WASIO_ERR_TIMEOUT', `instance exceeded its timeout of ${job.options.timeoutMs} ms`));
     }, job.options.timeoutMs);
     if (this.group(job.options.group).runsLong) this.demoteIfContended(worker, job);
-    else job.longRunTimer = setTimeout(() => this.demoteIfContended(worker, job), LONG_RUN_MS);
+    else job.longRunTimer = setTimeout(() => this.turnedLong(worker, job), LONG_RUN_MS);
+  }
+
+  /**
+   * The job has run `LONG_RUN_MS` (by its timer: time measured here may fall a fraction short
+   * of it): nothing more is sent ahead behind it, its group's next jobs yield from the start,
+   * and it may have to yield now.
+   */
+  private turnedLong(worker: PoolWorker, job: Job): void {
+    job.long = true;
+    this.group(job.options.group).runsLong = true;
+    this.demoteIfContended(worker, job);
   }
 
   /**
@@ -471,7 +521,6 @@ export class WorkerPool {
     const ended = !this.takeBack(worker);
     if (sentAhead) this.dispatch();
     if (ended) return;
-    if (performance.now() - job.startedAt >= LONG_RUN_MS) this.group(job.options.group).runsLong = true;
     if (worker.osThreadId === undefined) return;
     // Short requests come and go between two checks, so a route that had a request in the
     // last second counts as one that needs the CPU.
@@ -547,12 +596,10 @@ export class WorkerPool {
     clearTimeout(job.longRunTimer);
     worker.job = undefined;
     this.group(job.options.group).running -= 1;
-    if (job.onAbort !== undefined) job.options.signal?.removeEventListener('abort', job.onAbort);
   }
 
   private settleFailure(job: Job, failure: RunFailure): void {
     clearTimeout(job.timer);
-    if (job.onAbort !== undefined) job.options.signal?.removeEventListener('abort', job.onAbort);
     job.reject(failure);
   }
 

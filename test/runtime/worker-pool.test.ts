@@ -121,12 +121,39 @@ test('jobs sent ahead to a worker whose job turns out long are taken back and ru
   const workers = pool(1);
   const sleeper = await module('sleeper');
   await workers.run(sleeper, spec({ ms: '1' }), { group: 'slow', timeoutMs: 5000 });
-  const slow = workers.run(sleeper, spec({ ms: '1500' }), { group: 'slow', timeoutMs: 5000 });
+  const slow = workers.run(sleeper, spec({ ms: '3000' }), { group: 'slow', timeoutMs: 5000 });
   const started = performance.now();
   // Sent ahead while the slow job is young; once it has run LONG_RUN_MS they are taken back,
   // and an extra worker starts for their group, which has nothing running.
   const quick = await Promise.all([1, 2].map(() => workers.run(sleeper, spec({ ms: '1' }), { group: 'quick', timeoutMs: 5000 })));
-  assert.ok(performance.now() - started < 1000, `the quick jobs waited ${performance.now() - started} ms behind the slow one`);
+  assert.ok(performance.now() - started < 2500, `the quick jobs waited ${performance.now() - started} ms behind the slow one`);
   assert.deepEqual(quick.map((outcome) => Buffer.from(outcome.stdout).toString()), ['slept', 'slept']);
   await slow;
+});
+
+test('under a mix of short, slow and runaway jobs, aborts and timeouts, every job settles and the pool ends idle', async () => {
+  const workers = pool(2, 10_000);
+  const [echo, sleeper, loop] = await Promise.all(['echo', 'sleeper', 'loop'].map(module)) as [CompiledModule, CompiledModule, CompiledModule];
+  let seed = 42;
+  const random = (): number => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const settled: Promise<string>[] = [];
+  for (let i = 0; i < 1500; i++) {
+    const kind = random();
+    const aborter = new AbortController();
+    const signal = aborter.signal;
+    const job = kind < 0.8 ? workers.run(echo, spec(), { group: 'echo', timeoutMs: 10_000, signal })
+      : kind < 0.95 ? workers.run(sleeper, spec({ ms: String(Math.floor(random() * 80)) }), { group: 'sleep', timeoutMs: 10_000, signal, maxConcurrency: 1 })
+        : workers.run(loop, spec(), { group: 'loop', timeoutMs: 100, signal });
+    if (random() < 0.05) setTimeout(() => aborter.abort(), random() * 30);
+    settled.push(job.then(() => 'ok', (error: unknown) => (error as RunFailure).code));
+    if (i % 50 === 0) await new Promise((resolve) => setTimeout(resolve, random() * 20));
+  }
+  const outcomes = await Promise.all(settled);
+  const expected = new Set(['ok', 'WASIO_ERR_ABORTED', 'WASIO_ERR_TIMEOUT', 'WASIO_ERR_QUEUE_FULL']);
+  assert.deepEqual(outcomes.filter((outcome) => !expected.has(outcome)), []);
+  assert.ok(outcomes.filter((outcome) => outcome === 'ok').length > 1000);
+  assert.deepEqual({ busy: workers.stats().busy, queued: workers.stats().queued }, { busy: 0, queued: 0 });
 });
