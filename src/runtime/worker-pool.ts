@@ -147,6 +147,8 @@ export const LONG_RUN_MS = 50;
 export const SEND_AHEAD = 2;
 /** How often jobs with a signal are checked for having been aborted. */
 export const ABORT_POLL_MS = 20;
+/** A stdin this large is transferred (as a copy) rather than cloned. */
+const TRANSFER_STDIN_BYTES = 4096;
 /** Another route that had a job this recently still needs the CPU. */
 const CONTENTION_WINDOW_MS = 1_000;
 /** The nice value of a worker whose long job yields the CPU (0 is normal, 19 the lowest). */
@@ -478,13 +480,19 @@ export class WorkerPool {
   private send(worker: PoolWorker, job: Job, claimSlot: number): void {
     const known = worker.modules.has(job.module.id);
     if (!known) worker.modules.add(job.module.id);
+    // Cloning copies a view's whole buffer (all 8 KiB of a pooled Buffer) twice; a large or
+    // pooled stdin goes as an exact copy that is transferred instead. The caller's stays its own.
+    const { stdin } = job.spec;
+    const transfer = stdin.byteLength >= TRANSFER_STDIN_BYTES || stdin.byteLength !== stdin.buffer.byteLength;
+    const spec = transfer ? { ...job.spec, stdin: new Uint8Array(stdin) } : job.spec;
     const message: RunMessage = {
-      jobId: job.id, moduleId: job.module.id, spec: job.spec,
+      jobId: job.id, moduleId: job.module.id, spec,
       module: known ? undefined : { module: job.module.module, memoryImport: job.module.memoryImport, memoryLimitBytes: job.module.memoryLimitBytes },
     };
     job.claimSlot = claimSlot;
     Atomics.store(worker.claims, claimSlot, job.id);
-    worker.thread.postMessage(message);
+    if (transfer) worker.thread.postMessage(message, [spec.stdin.buffer as ArrayBuffer]);
+    else worker.thread.postMessage(message);
   }
 
   /** From here the job counts as running on `worker`: its timeout and long-run check start. */

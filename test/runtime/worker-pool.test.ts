@@ -157,3 +157,15 @@ test('under a mix of short, slow and runaway jobs, aborts and timeouts, every jo
   assert.ok(outcomes.filter((outcome) => outcome === 'ok').length > 1000);
   assert.deepEqual({ busy: workers.stats().busy, queued: workers.stats().queued }, { busy: 0, queued: 0 });
 });
+
+test('stdin reaches the guest exactly, small or large, pooled or not, and stays the caller\'s', async () => {
+  const workers = pool(1);
+  const echo = await module('echo');
+  const large = Buffer.alloc(200_000, 'large stdin ');
+  for (const stdin of [Buffer.from('{"a pooled":"buffer"}'), new TextEncoder().encode('exact'), large, new Uint8Array(0)]) {
+    const before = Buffer.from(stdin);
+    const outcome = await workers.run(echo, { ...spec(), stdin }, { group: 'echo', timeoutMs: 5000 });
+    assert.ok(Buffer.from(outcome.stdout).equals(before), `${stdin.byteLength} bytes came back changed`);
+    assert.ok(Buffer.from(stdin).equals(before), 'the caller\'s stdin was taken');
+  }
+});
