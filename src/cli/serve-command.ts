@@ -5,7 +5,6 @@
 import { watch } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import type { Logger } from 'pino';
 import { loadConfig, type Config, type ConfigOverrides } from '../config/index.js';
 import type { WasioServer } from '../http/server.js';
@@ -50,19 +49,8 @@ function processCount(value: string): number {
   return count;
 }
 
-/**
- * V8 compiles a module's functions lazily by default, each on its first call: then the first
- * request of every module (in every worker) pays for compiling the code it runs. A server
- * compiles its modules before it listens, so it compiles them whole, up front. Process-wide,
- * so it must be set before any module is compiled.
- */
-function compileModulesWhole(): void {
-  setFlagsFromString('--no-wasm-lazy-compilation');
-}
-
 /** Runs the server until a signal stops it. */
 export async function serve(options: ServeOptions, logger: Logger): Promise<void> {
-  compileModulesWhole();
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw new CliUsageError('--tls-cert and --tls-key go together: give both, or neither');
   }
