@@ -100,7 +100,18 @@ function garbageCollector(): (() => void) | undefined {
 
 const collectGarbage = garbageCollector();
 const IDLE_COLLECT_MS = 1_000;
+/** Made at the end of the first job and re-armed (not made anew) at the end of each next one. */
 let idleTimer: NodeJS.Timeout | undefined;
+
+/** Counts the worker idle from now: jobs run synchronously, so the timer cannot fire during one. */
+function idleFromNow(): void {
+  if (idleTimer === undefined) {
+    idleTimer = setTimeout(idle, IDLE_COLLECT_MS);
+    idleTimer.unref();
+  } else {
+    idleTimer.refresh();
+  }
+}
 
 /** Idle a moment: kept memories go, and so does everything else the last runs left. */
 function idle(): void {
@@ -120,13 +131,8 @@ function claimed(id: number): boolean {
 }
 
 port.on('message', (message: RunMessage) => {
-  clearTimeout(idleTimer);
   if (message.module !== undefined) remember(message.moduleId, message.module);
-  if (!claimed(message.jobId)) {
-    idleTimer = setTimeout(idle, IDLE_COLLECT_MS);
-    idleTimer.unref();
-    return;
-  }
+  if (!claimed(message.jobId)) return;
   const loaded = modules.get(message.moduleId);
   const memoryImport = loaded?.memoryImport;
   const memory = memoryImport === undefined ? undefined : spares.take(message.moduleId, memoryImport);
@@ -137,6 +143,5 @@ port.on('message', (message: RunMessage) => {
   if (result.ok) transfer.push(result.stdout.buffer as ArrayBuffer);
   port.postMessage(result, transfer);
   if (memory !== undefined && memoryImport !== undefined) spares.keep(message.moduleId, memory, memoryImport);
-  idleTimer = setTimeout(idle, IDLE_COLLECT_MS);
-  idleTimer.unref();
+  idleFromNow();
 });
