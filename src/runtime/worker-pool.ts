@@ -79,7 +79,12 @@ export interface PoolStats {
 }
 
 interface Job {
-  readonly id: number;
+  /**
+   * Given anew each time the job is sent to a worker: a job taken back and sent again must not
+   * be claimed through the message that offered it the first time, still on its way to the
+   * worker (it would start out of the order the pool expects its results in).
+   */
+  id: number;
   readonly module: CompiledModule;
   readonly spec: RunSpec;
   readonly options: JobOptions;
@@ -97,6 +102,8 @@ interface Job {
   abortOnStart: boolean;
   /** Its slot in its worker's `claims`. */
   claimSlot: number;
+  /** To be stopped, but it has ended and its result is on its way (see `kill`). */
+  resultDue: boolean;
 }
 
 interface PoolWorker {
@@ -147,6 +154,8 @@ export const LONG_RUN_MS = 50;
 export const SEND_AHEAD = 2;
 /** How often jobs with a signal are checked for having been aborted. */
 export const ABORT_POLL_MS = 20;
+/** How long a result the pool knows is on its way may take before its worker is stopped anyway. */
+const RESULT_GRACE_MS = 1_000;
 /** A stdin this large is transferred (as a copy) rather than cloned. */
 const TRANSFER_STDIN_BYTES = 4096;
 /** Another route that had a job this recently still needs the CPU. */
@@ -185,9 +194,9 @@ export class WorkerPool {
     }
     return new Promise<RunOutcome>((resolve, reject) => {
       const job: Job = {
-        id: this.takeJobId(), module, spec, options, enqueuedAt: performance.now(), resolve, reject,
+        id: 0, module, spec, options, enqueuedAt: performance.now(), resolve, reject,
         timer: undefined, longRunTimer: undefined, startedAt: 0, long: false, worker: undefined, abortOnStart: false,
-        claimSlot: 0,
+        claimSlot: 0, resultDue: false,
       };
       this.enqueue(job);
       this.dispatch();
@@ -195,7 +204,7 @@ export class WorkerPool {
     });
   }
 
-  /** Job ids are positive 32-bit integers (they go through `claims`), wrapping around. */
+  /** Job ids are positive 32-bit integers (they go through `claims`), wrapping around; 0 is none. */
   private takeJobId(): number {
     const id = this.nextJobId;
     this.nextJobId = id >= 0x7fff_ffff ? 1 : id + 1;
@@ -485,6 +494,7 @@ export class WorkerPool {
     const { stdin } = job.spec;
     const transfer = stdin.byteLength >= TRANSFER_STDIN_BYTES || stdin.byteLength !== stdin.buffer.byteLength;
     const spec = transfer ? { ...job.spec, stdin: new Uint8Array(stdin) } : job.spec;
+    job.id = this.takeJobId();
     const message: RunMessage = {
       jobId: job.id, moduleId: job.module.id, spec,
       module: known ? undefined : { module: job.module.module, memoryImport: job.module.memoryImport, memoryLimitBytes: job.module.memoryLimitBytes },
@@ -580,11 +590,14 @@ export class WorkerPool {
   }
 
   /** Ends a running job by terminating its worker; a fresh worker takes its place. */
-  private kill(worker: PoolWorker, job: Job, failure: RunFailure): void {
-    if (worker.job !== job) return;
-    if (!this.takeBack(worker)) {
+  private kill(worker: PoolWorker, job: Job, failure: RunFailure, surely = false): void {
+    if (worker.job !== job || (job.resultDue && !surely)) return;
+    if (!this.takeBack(worker) && !surely) {
       // The worker has ended `job` and started one sent behind it: the result is on its way.
+      // Should it not come within `RESULT_GRACE_MS`, the worker is stopped all the same.
       if (failure.code === 'WASIO_ERR_ABORTED') this.settleFailure(job, failure);
+      job.resultDue = true;
+      job.timer = setTimeout(() => this.kill(worker, job, failure, true), RESULT_GRACE_MS);
       this.dispatch();
       return;
     }
@@ -593,10 +606,21 @@ export class WorkerPool {
     if (failure.code === 'WASIO_ERR_TIMEOUT') this.announceLimit('timeout', job.options.group);
     this.workers.delete(worker);
     void worker.thread.terminate();
+    this.failStartedAhead(worker, `worker stopped: ${failure.message}`);
     this.countReplacement(failure.code === 'WASIO_ERR_TIMEOUT' ? 'timeout' : 'aborted', failure.code);
     if (!worker.extra && !this.closed) this.spawn(false);
     this.settleFailure(job, failure);
     this.dispatch();
+  }
+
+  /** Fails the jobs sent ahead to a stopped worker that it had started (the others were taken back). */
+  private failStartedAhead(worker: PoolWorker, reason: string): void {
+    for (const job of worker.ahead.splice(0)) {
+      job.startedAt = performance.now();
+      this.group(job.options.group).running -= 1;
+      this.announceEnd(job, 0, undefined, 'WASIO_ERR_WORKER_EXIT');
+      this.settleFailure(job, new RunFailure('WASIO_ERR_WORKER_EXIT', reason));
+    }
   }
 
   private finish(worker: PoolWorker, job: Job): void {
@@ -667,14 +691,13 @@ export class WorkerPool {
     if (index !== -1) this.idle.splice(index, 1);
     // Jobs sent ahead that had not started are queued again; those that had fail with the rest.
     this.takeBack(worker);
-    const started = worker.ahead.splice(0);
-    for (const job of [worker.job, ...started]) {
-      if (job === undefined) continue;
-      if (started.includes(job)) job.startedAt = performance.now();
+    const job = worker.job;
+    if (job !== undefined) {
       this.finish(worker, job);
       this.announceEnd(job, performance.now() - job.startedAt, undefined, 'WASIO_ERR_WORKER_EXIT');
       this.settleFailure(job, new RunFailure('WASIO_ERR_WORKER_EXIT', reason));
     }
+    this.failStartedAhead(worker, reason);
     this.countReplacement('crashed', reason);
     if (!worker.extra && !this.closed) this.spawn(false);
     this.dispatch();
