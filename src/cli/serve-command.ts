@@ -8,7 +8,7 @@ import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig, type Config, type ConfigOverrides } from '../config/index.js';
 import type { WasioServer } from '../http/server.js';
-import type { Runtime } from '../runtime/index.js';
+import type { CompileMode, Runtime } from '../runtime/index.js';
 import { joinProcessGroup, processPlace, runPrimary, workersOfProcess, type GroupMembership } from './cluster.js';
 import { CliUsageError } from './errors.js';
 
@@ -31,12 +31,13 @@ function longestTimeout(config: Config): number {
 }
 
 /**
- * Compiles every route's module, so first requests do not wait for a compiler. Settles when
+ * Compiles every route's module, so first requests do not wait for a compiler: `whole` before
+ * the server listens, when blocking costs nobody anything; `lazy` while it serves. Settles when
  * all are done; a module that fails is logged (its route answers 500) and does not hold it up.
  */
-async function warmUp(config: Config, runtime: Runtime, logger: Logger): Promise<void> {
+async function warmUp(config: Config, runtime: Runtime, logger: Logger, mode: CompileMode): Promise<void> {
   await Promise.all(Object.values(config.routes).map((route) =>
-    runtime.modules.get(route.wasm_file, route.memory_limit_mb).catch((error: Error) => {
+    runtime.modules.get(route.wasm_file, route.memory_limit_mb, mode).catch((error: Error) => {
       logger.error({ route: route.path, code: (error as { code?: string }).code }, error.message);
     })));
 }
@@ -82,7 +83,7 @@ export async function serve(options: ServeOptions, logger: Logger): Promise<void
   const group: GroupMembership | undefined = place === undefined ? undefined : joinProcessGroup((kind) => server.snapshot(kind));
   const server: WasioServer = new WasioServer({ config, runtime, logger, ...(group === undefined ? {} : { group }) });
   // Listening means ready: the first request finds its module compiled.
-  await warmUp(config, runtime, logger);
+  await warmUp(config, runtime, logger, 'whole');
   const address = await server.listen(config.port, config.host);
   if (place === undefined) {
     logger.info({ host: address.host, port: address.port, routes: Object.keys(config.routes).length, workers: config.workers },
@@ -101,7 +102,7 @@ export async function serve(options: ServeOptions, logger: Logger): Promise<void
         logger.warn('config changed port, host, workers or tls; those take effect on restart');
       }
       // The new config is served once its modules are compiled, so no request waits for them.
-      await warmUp(next, runtime, logger);
+      await warmUp(next, runtime, logger, 'lazy');
       server.swapConfig(next);
       logger.info({ file: config.file, routes: Object.keys(next.routes).length }, 'config reloaded');
     } catch (error) {

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { missingImports } from '../wasi/index.js';
+import { compileModule, type CompileMode } from './compile.js';
 import { moduleCompiledChannel } from './diagnostics.js';
 import { ModuleLoadError } from './errors.js';
 import { importDefinedMemory } from './memory-reuse.js';
@@ -64,9 +65,10 @@ export class ModuleStore {
    * The compiled module of `path` with its memory capped at `memoryLimitMb`. Compiles on
    * first use; rejects with `ModuleLoadError` when the file cannot be read, is not
    * WebAssembly, needs more memory than the limit to start, or needs imports the WASI host
-   * does not provide. A failed load is not kept, so a fixed file loads.
+   * does not provide. A failed load is not kept, so a fixed file loads. `mode` applies only
+   * when this call compiles: see `CompileMode`.
    */
-  get(path: string, memoryLimitMb: number): Promise<CompiledModule> {
+  get(path: string, memoryLimitMb: number, mode: CompileMode = 'lazy'): Promise<CompiledModule> {
     const absolute = resolve(path);
     const key = `${absolute}\0${memoryLimitMb}`;
     const cached = this.modules.get(key);
@@ -75,7 +77,7 @@ export class ModuleStore {
       return cached;
     }
     this.misses += 1;
-    const loading = this.compile(absolute, memoryLimitMb);
+    const loading = this.compile(absolute, memoryLimitMb, mode);
     this.modules.set(key, loading);
     loading.catch(() => {
       if (this.modules.peek(key) === loading) this.modules.delete(key);
@@ -104,7 +106,7 @@ export class ModuleStore {
     this.watchers.clear();
   }
 
-  private async compile(path: string, memoryLimitMb: number): Promise<CompiledModule> {
+  private async compile(path: string, memoryLimitMb: number, mode: CompileMode): Promise<CompiledModule> {
     let file: Uint8Array;
     try {
       file = await readFile(path);
@@ -116,7 +118,7 @@ export class ModuleStore {
     const limited = importDefinedMemory(limitMemory(file, memoryLimitMb, path));
     let module: WebAssembly.Module;
     try {
-      module = await WebAssembly.compile(limited.bytes as Uint8Array<ArrayBuffer>);
+      module = await compileModule(limited.bytes as Uint8Array<ArrayBuffer>, mode);
     } catch (error) {
       throw new ModuleLoadError(path, `not a valid WebAssembly module (${(error as Error).message})`, { cause: error });
     }
