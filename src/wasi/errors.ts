@@ -11,7 +11,8 @@ export type WasiRunErrorCode =
   | 'WASIO_ERR_PROC_RAISE'
   | 'WASIO_ERR_OUTPUT_LIMIT'
   | 'WASIO_ERR_LINK'
-  | 'WASIO_ERR_NOT_COMMAND';
+  | 'WASIO_ERR_NOT_COMMAND'
+  | 'WASIO_ERR_WOULD_WAIT';
 
 /** A run of a module that ended without an exit code. */
 export class WasiRunError extends Error {
@@ -64,6 +65,14 @@ export class NotCommandError extends WasiRunError {
   override readonly name = 'NotCommandError';
   constructor() {
     super('WASIO_ERR_NOT_COMMAND', 'module exports no _start function (not a WASI command)');
+  }
+}
+
+/** The guest asked to wait (a sleep) in a run told it may not (`WasiOptions.mayWait`); it was stopped there. */
+export class WouldWaitError extends WasiRunError {
+  override readonly name = 'WouldWaitError';
+  constructor() {
+    super('WASIO_ERR_WOULD_WAIT', 'module asked to wait in a run that may not');
   }
 }
 

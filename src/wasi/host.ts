@@ -13,7 +13,7 @@ import {
   ClockId, DIRECTORY_RIGHTS, Errno, EventType, FdFlags, FILE_RIGHTS, FileType,
   INPUT_RIGHTS, LookupFlags, OFlags, OUTPUT_RIGHTS, Rights, SubclockFlags, Whence, WRITE_RIGHTS,
 } from './constants.js';
-import { errno, ErrnoError, errnoFromException, OutputLimitError, ProcExit, ProcRaiseError, WasiRunError } from './errors.js';
+import { errno, ErrnoError, errnoFromException, OutputLimitError, ProcExit, ProcRaiseError, WasiRunError, WouldWaitError } from './errors.js';
 import { entryFiletype, FdTable, type DirEntry, type DirListingEntry, type FdEntry, type FileEntry, type MountPoint } from './fd-table.js';
 import { applyTimes, parseTimes } from './file-times.js';
 import { directoryBase, HAS_FD_PATHS, openConfined, resolvePath, withConfinedPath, type ResolvedPath } from './sandbox-path.js';
@@ -44,6 +44,11 @@ export interface WasiOptions {
   readonly maxOutputBytes?: number;
   /** Cap on descriptors open at once (streams and mounts included). */
   readonly maxOpenFiles?: number;
+  /**
+   * false: a guest that asks to wait (a sleep in `poll_oneoff`) is stopped there with
+   * `WouldWaitError`, for a caller whose thread has other work and can run it elsewhere.
+   */
+  readonly mayWait?: boolean;
 }
 
 export const DEFAULT_MAX_OPEN_FILES = 256;
@@ -109,6 +114,7 @@ export class WasiHost {
   private readonly env: { bytes: Uint8Array; offsets: number[] };
   private outputBudget: number;
   private readonly outputLimit: number;
+  private readonly mayWait: boolean;
   private memory: WebAssembly.Memory | undefined;
   private buffer: ArrayBuffer | undefined;
   private view = new DataView(new ArrayBuffer(0));
@@ -119,6 +125,7 @@ export class WasiHost {
     this.args = encodeStrings(options.args ?? []);
     this.env = encodeStrings(Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`));
     this.outputLimit = options.maxOutputBytes ?? Number.POSITIVE_INFINITY;
+    this.mayWait = options.mayWait ?? true;
     this.outputBudget = this.outputLimit;
     this.fds = new FdTable(options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
 
@@ -1007,6 +1014,7 @@ export class WasiHost {
       }
 
       if (events === 0 && earliest !== undefined) {
+        if (!this.mayWait && earliest > process.hrtime.bigint()) throw new WouldWaitError();
         for (;;) {
           const remaining = earliest - process.hrtime.bigint();
           if (remaining <= 0n) break;

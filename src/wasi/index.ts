@@ -6,6 +6,6 @@ export { runCommand, missingImports, trapReason, type RunResult, type ProvidedMe
 export { WasiHost, WASI_FUNCTION_NAMES, DEFAULT_MAX_OPEN_FILES, type WasiOptions, type MountOptions } from './host.js';
 export { CaptureSink, FdSink, BufferSource, FdSource, DISCARD, type OutputSink, type InputSource } from './stdio.js';
 export {
-  WasiRunError, TrapError, ProcRaiseError, OutputLimitError, LinkError, NotCommandError,
+  WasiRunError, TrapError, ProcRaiseError, OutputLimitError, LinkError, NotCommandError, WouldWaitError,
   type WasiRunErrorCode,
 } from './errors.js';

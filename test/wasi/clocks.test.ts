@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { before, describe, test } from 'node:test';
-import { runProbe, type ProbeRun } from '../helpers/wasi.js';
+import { WouldWaitError } from '../../src/wasi/index.js';
+import { runProbe, runProbeToError, type ProbeRun } from '../helpers/wasi.js';
 
 describe('clocks and poll_oneoff', () => {
   let run: ProbeRun;
@@ -44,4 +45,14 @@ describe('clocks and poll_oneoff', () => {
     assert.ok(run.lines.includes('poll no-subscriptions inval'), run.stdout);
     assert.ok(run.lines.includes('sched_yield ok'), run.stdout);
   });
+});
+
+describe('a run that may not wait', () => {
+  test('is stopped at its first sleep with WASIO_ERR_WOULD_WAIT', () => {
+    // The same probe runs to its end when it may wait (above).
+    const { error } = runProbeToError('clocks', { stdin: Buffer.from('ready to read'), mayWait: false });
+    assert.equal(error.code, 'WASIO_ERR_WOULD_WAIT');
+    assert.ok(error instanceof WouldWaitError);
+  });
+
 });
