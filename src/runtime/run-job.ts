@@ -3,6 +3,7 @@
  * output, or how it failed. Shared by the worker threads and runs on the HTTP thread.
  */
 import { CaptureSink, runCommand, TrapError, WasiRunError, ProcRaiseError } from '../wasi/index.js';
+import type { LimitKind } from './diagnostics.js';
 import { WASM_PAGE_BYTES } from './memory-limit.js';
 import type { LoadedModule, RunResultMessage, RunSpec } from './messages.js';
 
@@ -10,8 +11,8 @@ import type { LoadedModule, RunResultMessage, RunSpec } from './messages.js';
 export interface RunJobOptions {
   /** The memory the module imports, when the caller has one to reuse (see `SpareMemories`). */
   readonly memory?: WebAssembly.Memory | undefined;
-  /** false: a guest that asks to wait is stopped with `WASIO_ERR_WOULD_WAIT`. */
-  readonly mayWait?: boolean;
+  /** A `performance.now()` time past which the run is stopped at its next WASI call (`WASIO_ERR_DEADLINE`). */
+  readonly deadline?: number;
   readonly onInstance?: (instance: WebAssembly.Instance) => void;
 }
 
@@ -38,7 +39,7 @@ export function runJob(loaded: LoadedModule, spec: RunSpec, options: RunJobOptio
   const started = performance.now();
   try {
     const { exitCode, memoryBytes } = runCommand(
-      loaded.module, { ...spec, stdout, stderr, ...(options.mayWait === false ? { mayWait: false } : {}) },
+      loaded.module, { ...spec, stdout, stderr, ...(options.deadline === undefined ? {} : { deadline: options.deadline }) },
       loaded.memoryImport, options.memory, options.onInstance,
     );
     const memoryLimitHit = exitCode !== 0 && atMemoryLimit(loaded, memoryBytes);
@@ -56,4 +57,10 @@ export function runJob(loaded: LoadedModule, spec: RunSpec, options: RunJobOptio
       runMs: performance.now() - started,
     };
   }
+}
+
+/** The limit a finished run broke, if any: memory (a failure at the limit) or output. */
+export function limitBrokenBy(result: RunResultMessage): LimitKind | undefined {
+  if (result.ok) return result.exitCode !== 0 && result.memoryLimitHit ? 'memory' : undefined;
+  return result.code === 'WASIO_ERR_OUTPUT_LIMIT' ? 'output' : undefined;
 }

@@ -12,7 +12,7 @@ export type WasiRunErrorCode =
   | 'WASIO_ERR_OUTPUT_LIMIT'
   | 'WASIO_ERR_LINK'
   | 'WASIO_ERR_NOT_COMMAND'
-  | 'WASIO_ERR_WOULD_WAIT';
+  | 'WASIO_ERR_DEADLINE';
 
 /** A run of a module that ended without an exit code. */
 export class WasiRunError extends Error {
@@ -68,11 +68,14 @@ export class NotCommandError extends WasiRunError {
   }
 }
 
-/** The guest asked to wait (a sleep) in a run told it may not (`WasiOptions.mayWait`); it was stopped there. */
-export class WouldWaitError extends WasiRunError {
-  override readonly name = 'WouldWaitError';
+/**
+ * The run was still going at its deadline (`WasiOptions.deadline`), or asked to sleep past it:
+ * it was stopped at that WASI call.
+ */
+export class DeadlineError extends WasiRunError {
+  override readonly name = 'DeadlineError';
   constructor() {
-    super('WASIO_ERR_WOULD_WAIT', 'module asked to wait in a run that may not');
+    super('WASIO_ERR_DEADLINE', 'module ran past its deadline');
   }
 }
 

@@ -39,6 +39,7 @@ let forwarders: Record<string, (...args: never[]) => number> | undefined;
 
 function currentHost(): WasiHost {
   if (activeHost === undefined) throw new WasiRunError('WASIO_ERR_LINK', 'WASI called outside a run');
+  activeHost.checkDeadline();
   return activeHost;
 }
 

@@ -1,0 +1,77 @@
+/**
+ * Runs on the HTTP thread. A small module's run takes tens of microseconds, and handing it
+ * to a worker thread and back (two messages, two thread wake-ups) costs several times that.
+ * So a run that is known to be short is run right where the request is, with nothing in
+ * between; anything else goes to a worker, where a timeout can stop it.
+ *
+ * "Known to be short" is checked three ways before a run, and enforced during it:
+ * - the module has a metered twin (`fuel.ts`): it is small, and its memory small enough to
+ *   reuse;
+ * - the run reads and writes no files (no mounts), so running it again elsewhere is the
+ *   same run;
+ * - its last `TRUSTED_AFTER_RUNS` runs on workers each took under `SHORT_RUN_MS`.
+ * During the run, the metered module can spend at most `INLINE_FUEL` between WASI calls,
+ * each WASI call checks the run is within `INLINE_BUDGET_MS`, and no sleep may end past it.
+ * The run also has this thread's stack, smaller than a worker's. A run that runs out of
+ * fuel or time, or overflows the stack, is dropped with its output, and the job goes to a
+ * worker as if it had never been tried; the module must then earn trust again, as it must
+ * after any run here that took longer than the budget (one big WASI call can).
+ */
+import { SpareMemories } from './memory-reuse.js';
+import type { RunResultMessage, RunSpec } from './messages.js';
+import type { CompiledModule } from './module-store.js';
+import { runJob } from './run-job.js';
+
+/**
+ * The fuel of a run on the HTTP thread. A unit is at most an instruction, and usually much
+ * less (a loop is charged its whole body each turn): a tight loop spends this in about
+ * INLINE_BUDGET_MS, ordinary code in far less.
+ */
+export const INLINE_FUEL = 10_000_000;
+/** The longest a run may hold the HTTP thread: checked at each WASI call, and before a sleep. */
+export const INLINE_BUDGET_MS = 5;
+/** A worker run under this counts as short. */
+export const SHORT_RUN_MS = 2;
+/** Consecutive short worker runs before a module runs on the HTTP thread. */
+export const TRUSTED_AFTER_RUNS = 8;
+/** A route whose timeout is below this always runs on workers: a run here cannot be stopped at a deadline. */
+const MIN_TIMEOUT_MS = 100;
+/** Memories kept between runs on this thread. */
+const SPARE_MEMORY_BYTES = 8 * 2 ** 20;
+
+export class InlineRuns {
+  /** Consecutive short worker runs, by compilation. */
+  private readonly shortRuns = new WeakMap<CompiledModule, number>();
+  private readonly spares = new SpareMemories(SPARE_MEMORY_BYTES);
+
+  /** Counts a finished worker run of `module` toward (or against) running it here. */
+  noteWorkerRun(module: CompiledModule, runMs: number | undefined): void {
+    if (module.metered === undefined) return;
+    const short = runMs !== undefined && runMs < SHORT_RUN_MS;
+    this.shortRuns.set(module, short ? Math.min(TRUSTED_AFTER_RUNS, (this.shortRuns.get(module) ?? 0) + 1) : 0);
+  }
+
+  /** The result of running `spec` here, or undefined when the job must go to a worker. */
+  tryRun(module: CompiledModule, spec: RunSpec, timeoutMs: number): RunResultMessage | undefined {
+    const { metered, memoryImport } = module;
+    if (metered === undefined || memoryImport === undefined || spec.mounts.length > 0 || timeoutMs < MIN_TIMEOUT_MS
+      || this.shortRuns.get(module) !== TRUSTED_AFTER_RUNS) return undefined;
+    const memory = this.spares.take(module.id, memoryImport);
+    let fuel: WebAssembly.Global | undefined;
+    const result = runJob(
+      { module: metered.module, memoryImport, memoryLimitBytes: module.memoryLimitBytes }, spec,
+      {
+        memory, deadline: performance.now() + INLINE_BUDGET_MS,
+        onInstance: (instance) => {
+          fuel = instance.exports[metered.fuelExport] as WebAssembly.Global;
+          fuel.value = INLINE_FUEL;
+        },
+      },
+    );
+    this.spares.keep(module.id, memory, memoryImport);
+    const handBack = !result.ok && (result.code === 'WASIO_ERR_DEADLINE' || (fuel?.value as number) < 0 || result.reason === 'stack overflow');
+    // A run that took long here, even one that ended well, is the module's last here for a while.
+    if (handBack || result.runMs > INLINE_BUDGET_MS) this.shortRuns.set(module, 0);
+    return handBack ? undefined : result;
+  }
+}
