@@ -2,7 +2,8 @@
  * Serving one request on an instrument route: method check, response cache, running the
  * module on the runtime, and turning its result (or failure) into an HTTP response.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { RouteConfig } from '../config/index.js';
 import type { InstrumentRequest } from '../protocol/request.js';
 import { cgiArgs, cgiEnvironment, parseCgiOutput } from '../protocol/cgi.js';
@@ -11,6 +12,39 @@ import { encodeWasioPayload, nextSeed, wasioContentType } from '../protocol/wasi
 import { RuntimeError, RunFailure, type Runtime } from '../runtime/index.js';
 import { cacheKey, matchesEtag, type CachedResponse, type ResponseCache } from './response-cache.js';
 import type { RouteMatch } from './router.js';
+
+/**
+ * A request as the handler needs it, from the framework or straight from `node:http`
+ * (`direct-reply.ts`).
+ */
+export interface InstrumentCall {
+  readonly method: string;
+  /** The request target as sent: path and query. */
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  /** The body read so far; empty when there is none. */
+  readonly body: Uint8Array;
+  readonly remoteAddress: string;
+  readonly httpVersion: string;
+  readonly tls: boolean;
+  readonly socket: Socket;
+  /** Logs with the request id. */
+  readonly log: RequestLog;
+}
+
+export interface RequestLog {
+  info(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+/** How the handler answers: the framework's reply has this shape, and so has `DirectReply`. */
+export interface InstrumentReply {
+  readonly raw: ServerResponse;
+  code(status: number): InstrumentReply;
+  header(name: string, value: string | number | readonly string[]): InstrumentReply;
+  type(contentType: string): InstrumentReply;
+  send(payload?: string | Buffer): unknown;
+}
 
 /** What the access log and the stats learn about one request. */
 export interface InstrumentTrace {
@@ -49,7 +83,7 @@ export function allowedMethods(route: RouteConfig): string[] {
   return methods;
 }
 
-function headerRecord(request: FastifyRequest): Record<string, string> {
+function headerRecord(request: InstrumentCall): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (value === undefined) continue;
@@ -58,7 +92,7 @@ function headerRecord(request: FastifyRequest): Record<string, string> {
   return headers;
 }
 
-function sendCached(reply: FastifyReply, entry: CachedResponse, status: 'HIT' | 'MISS', ifNoneMatch: string | undefined): void {
+function sendCached(reply: InstrumentReply, entry: CachedResponse, status: 'HIT' | 'MISS', ifNoneMatch: string | undefined): void {
   reply.header('x-cache', status).header('etag', entry.etag).header('age', Math.floor((Date.now() - entry.storedAt) / 1000));
   if (matchesEtag(ifNoneMatch, entry.etag)) {
     reply.code(304).send();
@@ -67,14 +101,14 @@ function sendCached(reply: FastifyReply, entry: CachedResponse, status: 'HIT' | 
   reply.code(200).header('content-type', entry.contentType).send(Buffer.from(entry.body.buffer, entry.body.byteOffset, entry.body.byteLength));
 }
 
-function logStderr(request: FastifyRequest, route: string, stderr: Uint8Array): void {
+function logStderr(request: InstrumentCall, route: string, stderr: Uint8Array): void {
   if (stderr.byteLength === 0) return;
   for (const line of Buffer.from(stderr.buffer, stderr.byteOffset, stderr.byteLength).toString('utf8').split('\n')) {
     if (line !== '') request.log.info({ route, stream: 'stderr' }, line);
   }
 }
 
-function sendCgi(request: FastifyRequest, reply: FastifyReply, route: string, stdout: Uint8Array, trace: InstrumentTrace): void {
+function sendCgi(request: InstrumentCall, reply: InstrumentReply, route: string, stdout: Uint8Array, trace: InstrumentTrace): void {
   let response;
   try {
     response = parseCgiOutput(stdout);
@@ -93,7 +127,7 @@ function sendCgi(request: FastifyRequest, reply: FastifyReply, route: string, st
     if (values === undefined) grouped.set(name.toLowerCase(), [value]);
     else values.push(value);
   }
-  for (const [name, values] of grouped) reply.header(name, values.length === 1 ? values[0] : values);
+  for (const [name, values] of grouped) reply.header(name, values.length === 1 ? values[0] as string : values);
   reply.code(response.status).send(Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength));
 }
 
@@ -102,7 +136,7 @@ function sendCgi(request: FastifyRequest, reply: FastifyReply, route: string, st
  * away, and fills `trace` for the access log.
  */
 export async function serveInstrument(
-  request: FastifyRequest, reply: FastifyReply, match: RouteMatch, runtime: Runtime, cache: ResponseCache, trace: InstrumentTrace,
+  request: InstrumentCall, reply: InstrumentReply, match: RouteMatch, runtime: Runtime, cache: ResponseCache, trace: InstrumentTrace,
 ): Promise<void> {
   const { route } = match;
   trace.route = route.path;
@@ -111,7 +145,7 @@ export async function serveInstrument(
     reply.code(405).header('allow', allowed.join(', ')).type('text/plain; charset=utf-8').send('method not allowed');
     return;
   }
-  const url = request.raw.url ?? '/';
+  const url = request.url;
   const queryAt = url.indexOf('?');
   const path = queryAt === -1 ? url : url.slice(0, queryAt);
   const rawQuery = queryAt === -1 ? '' : url.slice(queryAt + 1);
@@ -132,17 +166,16 @@ export async function serveInstrument(
     trace.cache = 'MISS';
   }
 
-  const body = request.body instanceof Uint8Array ? request.body : new Uint8Array(0);
+  const { body } = request;
   const instrumentRequest: InstrumentRequest = {
     method: request.method, path, rawQuery, route: route.path, pathParams: match.params,
-    headers: headerRecord(request), body, remoteAddress: request.ip, httpVersion: request.raw.httpVersion,
-    tls: request.protocol === 'https',
+    headers: headerRecord(request), body, remoteAddress: request.remoteAddress, httpVersion: request.httpVersion,
+    tls: request.tls,
   };
-  const abort = new AbortController();
-  const onClose = (): void => {
-    if (!reply.raw.writableFinished) abort.abort();
-  };
-  request.raw.socket.once('close', onClose);
+  // The client went away when its connection closed before the response was sent. Read when
+  // the pool polls, so a request pays for no controller and no listener.
+  const { socket } = request;
+  const clientGone = { get aborted(): boolean { return socket.destroyed && !reply.raw.writableFinished; } };
   try {
     const outcome = await runtime.invoke({
       wasmFile: route.wasm_file,
@@ -157,7 +190,7 @@ export async function serveInstrument(
       group: route.path,
       timeoutMs: route.timeout_ms,
       ...(route.max_concurrency === null ? {} : { maxConcurrency: route.max_concurrency }),
-      signal: abort.signal,
+      signal: clientGone,
     });
     trace.instanceMs = outcome.runMs;
     trace.queueMs = outcome.queueMs;
@@ -197,7 +230,5 @@ export async function serveInstrument(
     request.log.error({ route: route.path, code: error.code, reason: error instanceof RunFailure ? error.reason : undefined }, error.message);
     if (status === 503) reply.header('retry-after', '1');
     reply.code(status).type('text/plain; charset=utf-8').send(message);
-  } finally {
-    request.raw.socket.off('close', onClose);
   }
 }

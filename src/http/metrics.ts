@@ -112,19 +112,39 @@ export class ServerMetrics {
     }
     collectDefaultMetrics({ register: this.registry });
 
+    // The series of each label set, found once: finding one by its labels on every request
+    // (sorting and joining them) costs more than the count.
+    const seriesOf = <Series>(found: Map<string, Series>, key: string, find: () => Series): Series => {
+      let series = found.get(key);
+      if (series === undefined) {
+        series = find();
+        found.set(key, series);
+      }
+      return series;
+    };
+    type RouteCounter = ReturnType<typeof cacheHits.labels>;
+    type RouteHistogram = ReturnType<typeof requestDuration.labels>;
+    const requestSeries = new Map<string, ReturnType<typeof requests.labels>>();
+    const routeSeries = new Map<string, { duration: RouteHistogram; hits: RouteCounter; misses: RouteCounter }>();
+    const instanceSeries = new Map<string, { queueWait: RouteHistogram; run: RouteHistogram }>();
     this.unsubscribers.push(
       subscribe(requestEndChannel, (message) => {
         if (message.server !== server) return;
         const route = message.route ?? UNMATCHED_ROUTE;
-        requests.inc({ route, method: message.method, status: message.status });
-        requestDuration.observe({ route }, message.durationMs / 1000);
-        if (message.cache === 'HIT') cacheHits.inc({ route });
-        if (message.cache === 'MISS') cacheMisses.inc({ route });
+        seriesOf(requestSeries, `${route}\0${message.method}\0${message.status}`,
+          () => requests.labels({ route, method: message.method, status: message.status })).inc();
+        const series = seriesOf(routeSeries, route,
+          () => ({ duration: requestDuration.labels({ route }), hits: cacheHits.labels({ route }), misses: cacheMisses.labels({ route }) }));
+        series.duration.observe(message.durationMs / 1000);
+        if (message.cache === 'HIT') series.hits.inc();
+        if (message.cache === 'MISS') series.misses.inc();
       }),
       subscribe(instanceEndChannel, (message) => {
         if (!runtime.published(message.pool)) return;
-        queueWait.observe({ route: message.group }, message.queueMs / 1000);
-        instanceRun.observe({ route: message.group }, message.runMs / 1000);
+        const series = seriesOf(instanceSeries, message.group,
+          () => ({ queueWait: queueWait.labels({ route: message.group }), run: instanceRun.labels({ route: message.group }) }));
+        series.queueWait.observe(message.queueMs / 1000);
+        series.run.observe(message.runMs / 1000);
       }),
       subscribe(moduleCompiledChannel, (message) => {
         if (!runtime.published(message.store)) return;

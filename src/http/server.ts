@@ -16,7 +16,7 @@ import { loadAssets, type AssetPage, type StaticAsset } from './assets.js';
 import { BodyTooLargeError, readLimitedBody } from './body.js';
 import { findCachedHit, sendCachedHit } from './cache-hit.js';
 import { requestEndChannel } from './diagnostics.js';
-import { serveInstrument, type InstrumentTrace } from './instrument-handler.js';
+import { serveInstrument, type InstrumentCall, type InstrumentTrace } from './instrument-handler.js';
 import { renderMergedMetrics, ServerMetrics, type MetricsSnapshot } from './metrics.js';
 import { renderIndexPage, renderMonitoringPage } from './pages.js';
 import { createCacheBackend, ResponseCache, sameCacheBackend, type CacheBackend, type CacheBackendStatus } from './response-cache.js';
@@ -321,6 +321,11 @@ export class WasioServer {
       return;
     }
     const { runtime } = this.options;
-    await serveInstrument(request, reply, match, runtime, request.wasioState.cache, trace);
+    const call: InstrumentCall = {
+      method: request.method, url: request.raw.url ?? '/', headers: request.headers,
+      body: request.body instanceof Uint8Array ? request.body : new Uint8Array(0), remoteAddress: request.ip,
+      httpVersion: request.raw.httpVersion, tls: request.protocol === 'https', socket: request.raw.socket, log: request.log,
+    };
+    await serveInstrument(call, reply, match, runtime, request.wasioState.cache, trace);
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { RunSpec } from './messages.js';
 import { ModuleStore, type CompiledModule, type ModuleStoreStats } from './module-store.js';
-import { WorkerPool, type PoolStats, type RunOutcome } from './worker-pool.js';
+import { WorkerPool, type AbortFlag, type PoolStats, type RunOutcome } from './worker-pool.js';
 
 export interface RuntimeOptions {
   readonly workers: number;
@@ -27,7 +27,7 @@ export interface Invocation {
   readonly group: string;
   readonly maxConcurrency?: number;
   readonly timeoutMs: number;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortFlag;
 }
 
 export class Runtime {

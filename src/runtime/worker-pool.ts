@@ -59,9 +59,15 @@ export interface JobOptions {
   /**
    * Aborting stops the job: removed from the queue, or its worker terminated. Signals are
    * polled (`ABORT_POLL_MS`), not listened to: a listener costs more per job than the run of a
-   * small module's dispatch.
+   * small module's dispatch. So anything with an `aborted` flag will do, an `AbortSignal` or
+   * a getter that reads the state of the client's connection.
    */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortFlag;
+}
+
+/** What the pool reads of an abort signal. */
+export interface AbortFlag {
+  readonly aborted: boolean;
 }
 
 export interface RunOutcome {
