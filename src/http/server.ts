@@ -14,7 +14,8 @@ import { limitExceededChannel, type Runtime } from '../runtime/index.js';
 import { ACCESS_LOG_MESSAGE, accessLogFields, type AnsweredResponse } from './access-log.js';
 import { loadAssets, type AssetPage, type StaticAsset } from './assets.js';
 import { BodyTooLargeError, readLimitedBody } from './body.js';
-import { findCachedHit, sendCachedHit } from './cache-hit.js';
+import { DirectReply } from './direct-reply.js';
+import { directMatch, findCachedHit, sendCachedHit } from './direct-path.js';
 import { requestEndChannel } from './diagnostics.js';
 import { serveInstrument, type InstrumentCall, type InstrumentTrace } from './instrument-handler.js';
 import { renderMergedMetrics, ServerMetrics, type MetricsSnapshot } from './metrics.js';
@@ -91,7 +92,7 @@ export class WasioServer {
   private readonly silentConnections = new Set<Socket>();
   private readonly app: FastifyInstance;
   private readonly assets: readonly StaticAsset[];
-  /** Paths the built-in pages claim, which the cache-hit path leaves to the framework. */
+  /** Paths the built-in pages claim, which the direct path leaves to the framework. */
   private readonly reservedPaths: ReadonlySet<string>;
 
   constructor(private readonly options: ServerOptions) {
@@ -113,7 +114,7 @@ export class WasioServer {
         // The framework passes its options resolved, defaults filled in.
         const settings = resolved as unknown as { keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number };
         const listener: RequestListener = (request, response) => {
-          if (!this.answerCachedHit(request, response)) handler(request, response);
+          if (!this.answerDirectly(request, response)) handler(request, response);
         };
         const server = tls === undefined ? createServer(listener) : createSecureServer(tls, listener);
         // What the framework sets on a server it makes itself.
@@ -239,19 +240,52 @@ export class WasioServer {
     }
   }
 
-  /** Answers a request the response cache holds without the framework; false when it cannot. */
-  private answerCachedHit(request: IncomingMessage, response: ServerResponse): boolean {
+  /** Answers an instrument request without the framework (`direct-path.ts`); false when it cannot. */
+  private answerDirectly(request: IncomingMessage, response: ServerResponse): boolean {
     if (this.closing) return false;
     const started = performance.now();
-    const hit = findCachedHit(request, this.state, this.reservedPaths);
-    if (hit === undefined) return false;
+    const state = this.state;
+    const match = directMatch(request, state.router, this.reservedPaths);
+    if (match === undefined) return false;
     this.silentConnections.delete(request.socket);
     const id = requestId(request);
-    const sent = sendCachedHit(request, response, id, hit);
-    this.recordAnswered(request, id, { ...sent, durationMs: performance.now() - started }, {
-      builtin: false, route: hit.route.path, cache: 'HIT', instanceMs: undefined, queueMs: undefined, error: undefined,
-    });
+    const hit = findCachedHit(request, match, state.cache);
+    if (hit !== undefined) {
+      const sent = sendCachedHit(request, response, id, hit);
+      this.recordAnswered(request, id, { ...sent, durationMs: performance.now() - started }, {
+        builtin: false, route: hit.route.path, cache: 'HIT', instanceMs: undefined, queueMs: undefined, error: undefined,
+      });
+      return true;
+    }
+    void this.serveDirectly(request, response, match, state, id, started);
     return true;
+  }
+
+  private async serveDirectly(
+    request: IncomingMessage, response: ServerResponse, match: RouteMatch, state: ServingState, id: string, started: number,
+  ): Promise<void> {
+    const reply = new DirectReply(response, () => this.closing);
+    reply.header('x-request-id', id);
+    const trace: InstrumentTrace = { builtin: false, route: match.route.path, cache: undefined, instanceMs: undefined, queueMs: undefined, error: undefined };
+    const { logger } = this.options;
+    let log: Logger | undefined;
+    // A child logger costs more than most requests log: made only when the request logs.
+    const requestLog = (): Logger => (log ??= logger.child({ reqId: id }));
+    const call: InstrumentCall = {
+      method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers, body: new Uint8Array(0),
+      remoteAddress: request.socket.remoteAddress ?? '', httpVersion: request.httpVersion, tls: 'encrypted' in request.socket,
+      socket: request.socket, log: { info: (fields, message) => requestLog().info(fields, message), error: (fields, message) => requestLog().error(fields, message) },
+    };
+    try {
+      await serveInstrument(call, reply, match, this.options.runtime, state.cache, trace);
+    } catch (error) {
+      // What the framework's error handler does with a failure of the handler itself.
+      requestLog().error({ err: error }, 'request failed');
+      trace.error = (error as Error).message;
+      reply.code(500).type('text/plain; charset=utf-8').send('internal error');
+    }
+    const sent = reply.sent ?? { status: response.statusCode, bytes: 0 };
+    this.recordAnswered(request, id, { ...sent, durationMs: performance.now() - started }, trace);
   }
 
   private registerBuiltins(): void {
