@@ -55,8 +55,6 @@ export interface InstanceEndMessage {
   readonly exitCode: number | undefined;
   /** The `RuntimeErrorCode` of a failed run (trap, timeout, output limit, ...). */
   readonly failure: string | undefined;
-  /** The run was on the HTTP thread (`inline-runs.ts`), not on a worker. */
-  readonly inline: boolean;
 }
 
 /** Why a worker thread is replaced: its run timed out, its client left, or it died. */

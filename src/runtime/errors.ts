@@ -13,9 +13,7 @@ export type RuntimeErrorCode =
   | 'WASIO_ERR_PROC_RAISE'
   | 'WASIO_ERR_OUTPUT_LIMIT'
   | 'WASIO_ERR_LINK'
-  | 'WASIO_ERR_NOT_COMMAND'
-  // A run on the HTTP thread past its deadline: it is run again on a worker, so never seen past the runtime.
-  | 'WASIO_ERR_DEADLINE';
+  | 'WASIO_ERR_NOT_COMMAND';
 
 export class RuntimeError extends Error {
   override readonly name: string = 'RuntimeError';

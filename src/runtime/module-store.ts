@@ -11,8 +11,7 @@ import { missingImports } from '../wasi/index.js';
 import { compileModule, type CompileMode } from './compile.js';
 import { moduleCompiledChannel } from './diagnostics.js';
 import { ModuleLoadError } from './errors.js';
-import { meterFuel } from './fuel.js';
-import { importDefinedMemory, isReusable } from './memory-reuse.js';
+import { importDefinedMemory } from './memory-reuse.js';
 import { limitMemory, type MemoryImport } from './memory-limit.js';
 
 export interface CompiledModule {
@@ -29,21 +28,7 @@ export interface CompiledModule {
    * the host provides with the limited maximum.
    */
   readonly memoryImport: MemoryImport | undefined;
-  /**
-   * The same module with fuel metering, for runs on the HTTP thread (`inline-runs.ts`): made
-   * only for a small module whose memory is small enough to reuse.
-   */
-  readonly metered: MeteredCompilation | undefined;
 }
-
-export interface MeteredCompilation {
-  readonly module: WebAssembly.Module;
-  /** The exported global to set to the fuel a run may spend. */
-  readonly fuelExport: string;
-}
-
-/** The largest module file given a metered twin: a module this small can start in well under a millisecond. */
-export const METERED_MODULE_MAX_BYTES = 1024 * 1024;
 
 export interface ModuleStoreOptions {
   /** How many compiled modules to keep. */
@@ -144,11 +129,10 @@ export class ModuleStore {
     if (!WebAssembly.Module.exports(module).some((entry) => entry.name === '_start' && entry.kind === 'function')) {
       throw new ModuleLoadError(path, 'exports no _start function (not a WASI command)');
     }
-    const metered = await compileMetered(limited.bytes, limited.memoryImport, mode);
     this.compiles += 1;
     const compiled: CompiledModule = {
       id: nextModuleId++, path, module, byteLength: file.byteLength, compileMs: performance.now() - started,
-      memoryLimitBytes: memoryLimitMb * 2 ** 20, memoryImport: limited.memoryImport, metered,
+      memoryLimitBytes: memoryLimitMb * 2 ** 20, memoryImport: limited.memoryImport,
     };
     this.options.onCompiled?.(compiled);
     if (moduleCompiledChannel.hasSubscribers) {
@@ -171,18 +155,5 @@ export class ModuleStore {
     } catch {
       // A folder that cannot be watched still serves; its modules just do not hot-reload.
     }
-  }
-}
-
-/** The metered twin of a small module with a reusable memory; undefined for any other, or when metering fails. */
-async function compileMetered(bytes: Uint8Array, memory: MemoryImport | undefined, mode: CompileMode): Promise<MeteredCompilation | undefined> {
-  if (bytes.byteLength > METERED_MODULE_MAX_BYTES || memory === undefined || !isReusable(memory)) return undefined;
-  const metered = meterFuel(bytes);
-  if (metered === undefined) return undefined;
-  try {
-    return { module: await compileModule(metered.bytes as Uint8Array<ArrayBuffer>, mode), fuelExport: metered.fuelExport };
-  } catch {
-    // The module compiled as it was; without its twin it only always runs on a worker.
-    return undefined;
   }
 }

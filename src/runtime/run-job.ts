@@ -1,20 +1,10 @@
 /**
  * One run of a loaded module, turned into the message a worker sends back: exit code and
- * output, or how it failed. Shared by the worker threads and runs on the HTTP thread.
+ * output, or how it failed.
  */
 import { CaptureSink, runCommand, TrapError, WasiRunError, ProcRaiseError } from '../wasi/index.js';
-import type { LimitKind } from './diagnostics.js';
 import { WASM_PAGE_BYTES } from './memory-limit.js';
 import type { LoadedModule, RunResultMessage, RunSpec } from './messages.js';
-
-/** How the run may go, beyond its spec. */
-export interface RunJobOptions {
-  /** The memory the module imports, when the caller has one to reuse (see `SpareMemories`). */
-  readonly memory?: WebAssembly.Memory | undefined;
-  /** A `performance.now()` time past which the run is stopped at its next WASI call (`WASIO_ERR_DEADLINE`). */
-  readonly deadline?: number;
-  readonly onInstance?: (instance: WebAssembly.Instance) => void;
-}
 
 /**
  * A guest that failed with its memory grown close to the limit most likely failed for want of
@@ -33,15 +23,13 @@ function transferable(bytes: Uint8Array): Uint8Array {
   return copy;
 }
 
-export function runJob(loaded: LoadedModule, spec: RunSpec, options: RunJobOptions = {}): RunResultMessage {
+/** `memory`: the memory the module imports, when the caller has one to reuse (see `SpareMemories`). */
+export function runJob(loaded: LoadedModule, spec: RunSpec, memory?: WebAssembly.Memory): RunResultMessage {
   const stdout = new CaptureSink();
   const stderr = new CaptureSink();
   const started = performance.now();
   try {
-    const { exitCode, memoryBytes } = runCommand(
-      loaded.module, { ...spec, stdout, stderr, ...(options.deadline === undefined ? {} : { deadline: options.deadline }) },
-      loaded.memoryImport, options.memory, options.onInstance,
-    );
+    const { exitCode, memoryBytes } = runCommand(loaded.module, { ...spec, stdout, stderr }, loaded.memoryImport, memory);
     const memoryLimitHit = exitCode !== 0 && atMemoryLimit(loaded, memoryBytes);
     return {
       ok: true, exitCode, memoryLimitHit, stdout: transferable(stdout.bytes()), stderr: transferable(stderr.bytes()),
@@ -57,10 +45,4 @@ export function runJob(loaded: LoadedModule, spec: RunSpec, options: RunJobOptio
       runMs: performance.now() - started,
     };
   }
-}
-
-/** The limit a finished run broke, if any: memory (a failure at the limit) or output. */
-export function limitBrokenBy(result: RunResultMessage): LimitKind | undefined {
-  if (result.ok) return result.exitCode !== 0 && result.memoryLimitHit ? 'memory' : undefined;
-  return result.code === 'WASIO_ERR_OUTPUT_LIMIT' ? 'output' : undefined;
 }

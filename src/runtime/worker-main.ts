@@ -97,7 +97,7 @@ port.on('message', (message: RunMessage) => {
   const memory = memoryImport === undefined ? undefined : spares.take(message.moduleId, memoryImport);
   const result: ResultMessage = loaded === undefined
     ? { jobId: message.jobId, ok: false, code: 'WASIO_ERR_MODULE_LOAD', message: 'module not present in worker', reason: undefined, stderr: new Uint8Array(0), runMs: 0 }
-    : { jobId: message.jobId, ...runJob(loaded, message.spec, { memory }) };
+    : { jobId: message.jobId, ...runJob(loaded, message.spec, memory) };
   const transfer = [result.stderr.buffer as ArrayBuffer];
   if (result.ok) transfer.push(result.stdout.buffer as ArrayBuffer);
   port.postMessage(result, transfer);

@@ -24,9 +24,6 @@
  * back and queued again when the job before them turns out long (`LONG_RUN_MS`) or their
  * worker is stopped; they count as running for their group, so `maxConcurrency` holds.
  *
- * Short runs of small modules do not go to a worker at all: they run on this thread, bounded
- * by fuel instead of a timeout (`inline-runs.ts`).
- *
  * Diagnostics: the end of every run, every replaced worker and every limit breach are
  * published on the channels of `diagnostics.ts`.
  */
@@ -34,10 +31,8 @@ import { setPriority } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { instanceEndChannel, limitExceededChannel, workerReplacedChannel, type LimitKind, type WorkerReplacedReason } from './diagnostics.js';
 import { RunFailure } from './errors.js';
-import { InlineRuns } from './inline-runs.js';
-import type { ReadyMessage, ResultMessage, RunMessage, RunResultMessage, RunSpec } from './messages.js';
+import type { ReadyMessage, ResultMessage, RunMessage, RunSpec } from './messages.js';
 import type { CompiledModule } from './module-store.js';
-import { limitBrokenBy } from './run-job.js';
 
 export interface WorkerPoolOptions {
   /** Workers kept running. */
@@ -175,7 +170,6 @@ const CONTENTION_WINDOW_MS = 1_000;
 const DEMOTED_NICE = 15;
 
 export class WorkerPool {
-  private readonly inline = new InlineRuns();
   private readonly workers = new Set<PoolWorker>();
   private readonly idle: PoolWorker[] = [];
   private readonly groups = new Map<string, Group>();
@@ -200,8 +194,6 @@ export class WorkerPool {
   run(module: CompiledModule, spec: RunSpec, options: JobOptions): Promise<RunOutcome> {
     if (this.closed) return Promise.reject(new RunFailure('WASIO_ERR_POOL_CLOSED', 'the server is shutting down'));
     if (options.signal?.aborted === true) return Promise.reject(abortedFailure());
-    const inline = this.inline.tryRun(module, spec, options.timeoutMs);
-    if (inline !== undefined) return this.settleInline(inline, options.group);
     if (this.waiting() >= this.options.maxQueue) {
       this.announceLimit('queue', options.group);
       return Promise.reject(new RunFailure('WASIO_ERR_QUEUE_FULL', `queue full (${this.options.maxQueue} waiting)`));
@@ -216,12 +208,6 @@ export class WorkerPool {
       this.dispatch();
       if (options.signal !== undefined) this.pollAborts();
     });
-  }
-
-  private settleInline(result: RunResultMessage, group: string): Promise<RunOutcome> {
-    this.announceRunEnd(group, 0, result, true);
-    const outcome = outcomeOf(result, 0);
-    return outcome instanceof RunFailure ? Promise.reject(outcome) : Promise.resolve(outcome);
   }
 
   /** Job ids are positive 32-bit integers (they go through `claims`), wrapping around; 0 is none. */
@@ -686,11 +672,14 @@ export class WorkerPool {
     this.finish(worker, job);
     const queueMs = job.startedAt - job.enqueuedAt;
     if (result.runMs < LONG_RUN_MS) this.group(job.options.group).runsLong = false;
-    this.inline.noteWorkerRun(job.module, result.ok ? result.runMs : undefined);
-    this.announceRunEnd(job.options.group, queueMs, result, false);
-    const outcome = outcomeOf(result, queueMs);
-    if (outcome instanceof RunFailure) job.reject(outcome);
-    else job.resolve(outcome);
+    this.announceEnd(job, result.runMs, result.ok ? result.exitCode : undefined, result.ok ? undefined : result.code);
+    const broken = limitBrokenBy(result);
+    if (broken !== undefined) this.announceLimit(broken, job.options.group);
+    if (result.ok) {
+      job.resolve({ exitCode: result.exitCode, memoryLimitHit: result.memoryLimitHit, stdout: result.stdout, stderr: result.stderr, runMs: result.runMs, queueMs });
+    } else {
+      job.reject(new RunFailure(result.code, result.message, result.stderr, result.reason));
+    }
     const next = worker.ahead.shift();
     if (next !== undefined) {
       // Sent ahead and never taken back: the worker has started it, or is about to.
@@ -729,20 +718,8 @@ export class WorkerPool {
   private announceEnd(job: Job, runMs: number, exitCode: number | undefined, failure: string | undefined): void {
     if (!instanceEndChannel.hasSubscribers) return;
     instanceEndChannel.publish({
-      pool: this, group: job.options.group, queueMs: job.startedAt - job.enqueuedAt, runMs, exitCode, failure, inline: false,
+      pool: this, group: job.options.group, queueMs: job.startedAt - job.enqueuedAt, runMs, exitCode, failure,
     });
-  }
-
-  /** Announces a run that ended with a result, and the limit it broke if any. */
-  private announceRunEnd(group: string, queueMs: number, result: RunResultMessage, inline: boolean): void {
-    if (instanceEndChannel.hasSubscribers) {
-      instanceEndChannel.publish({
-        pool: this, group, queueMs, runMs: result.runMs, exitCode: result.ok ? result.exitCode : undefined,
-        failure: result.ok ? undefined : result.code, inline,
-      });
-    }
-    const broken = limitBrokenBy(result);
-    if (broken !== undefined) this.announceLimit(broken, group);
   }
 
   private announceLimit(kind: LimitKind, group: string): void {
@@ -750,17 +727,17 @@ export class WorkerPool {
   }
 }
 
+/** The limit a finished run broke, if any: memory (a failure at the limit) or output. */
+function limitBrokenBy(result: ResultMessage): LimitKind | undefined {
+  if (result.ok) return result.exitCode !== 0 && result.memoryLimitHit ? 'memory' : undefined;
+  return result.code === 'WASIO_ERR_OUTPUT_LIMIT' ? 'output' : undefined;
+}
+
 /** A slot of the worker's `claims` that none of its jobs holds. */
 function freeSlot(worker: PoolWorker): number {
   for (let slot = 0; ; slot++) {
     if (worker.job?.claimSlot !== slot && !worker.ahead.some((job) => job.claimSlot === slot)) return slot;
   }
-}
-
-/** What the caller of `run` gets for a run's result. */
-function outcomeOf(result: RunResultMessage, queueMs: number): RunOutcome | RunFailure {
-  if (!result.ok) return new RunFailure(result.code, result.message, result.stderr, result.reason);
-  return { exitCode: result.exitCode, memoryLimitHit: result.memoryLimitHit, stdout: result.stdout, stderr: result.stderr, runMs: result.runMs, queueMs };
 }
 
 function abortedFailure(): RunFailure {

@@ -11,8 +11,7 @@ export type WasiRunErrorCode =
   | 'WASIO_ERR_PROC_RAISE'
   | 'WASIO_ERR_OUTPUT_LIMIT'
   | 'WASIO_ERR_LINK'
-  | 'WASIO_ERR_NOT_COMMAND'
-  | 'WASIO_ERR_DEADLINE';
+  | 'WASIO_ERR_NOT_COMMAND';
 
 /** A run of a module that ended without an exit code. */
 export class WasiRunError extends Error {
@@ -65,17 +64,6 @@ export class NotCommandError extends WasiRunError {
   override readonly name = 'NotCommandError';
   constructor() {
     super('WASIO_ERR_NOT_COMMAND', 'module exports no _start function (not a WASI command)');
-  }
-}
-
-/**
- * The run was still going at its deadline (`WasiOptions.deadline`), or asked to sleep past it:
- * it was stopped at that WASI call.
- */
-export class DeadlineError extends WasiRunError {
-  override readonly name = 'DeadlineError';
-  constructor() {
-    super('WASIO_ERR_DEADLINE', 'module ran past its deadline');
   }
 }
 

@@ -6,6 +6,6 @@ export { runCommand, missingImports, trapReason, type RunResult, type ProvidedMe
 export { WasiHost, WASI_FUNCTION_NAMES, DEFAULT_MAX_OPEN_FILES, type WasiOptions, type MountOptions } from './host.js';
 export { CaptureSink, FdSink, BufferSource, FdSource, DISCARD, type OutputSink, type InputSource } from './stdio.js';
 export {
-  WasiRunError, TrapError, ProcRaiseError, OutputLimitError, LinkError, NotCommandError, DeadlineError,
+  WasiRunError, TrapError, ProcRaiseError, OutputLimitError, LinkError, NotCommandError,
   type WasiRunErrorCode,
 } from './errors.js';

@@ -39,7 +39,6 @@ let forwarders: Record<string, (...args: never[]) => number> | undefined;
 
 function currentHost(): WasiHost {
   if (activeHost === undefined) throw new WasiRunError('WASIO_ERR_LINK', 'WASI called outside a run');
-  activeHost.checkDeadline();
   return activeHost;
 }
 
@@ -111,12 +110,11 @@ export function trapReason(error: unknown): string | undefined {
  * failure, not a command), with `memoryBytes` set. `memory` provides a memory the module
  * imports: made here from its limits, or `memoryObject` when given, which must be exactly
  * what a new one would be (`memory.initial` pages, every byte zero; its size is checked, its
- * bytes are the caller's promise). `onInstance` is called with the instance before `_start`
- * (to set a global it exports). Every descriptor the guest opened is closed before it returns.
+ * bytes are the caller's promise). Every descriptor the guest opened is closed before it
+ * returns.
  */
 export function runCommand(
   module: WebAssembly.Module, options: WasiOptions = {}, memory?: ProvidedMemory, memoryObject?: WebAssembly.Memory,
-  onInstance?: (instance: WebAssembly.Instance) => void,
 ): RunResult {
   const missing = missingImports(module, memory);
   if (missing.length > 0) {
@@ -142,7 +140,6 @@ export function runCommand(
     const start = instance.exports['_start'];
     if (typeof start !== 'function') throw new NotCommandError();
     host.attachMemory(instanceMemory);
-    onInstance?.(instance);
     try {
       (start as () => void)();
       return { exitCode: 0, memoryBytes: instanceMemory.buffer.byteLength };
