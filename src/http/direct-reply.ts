@@ -39,8 +39,10 @@ export class DirectReply implements InstrumentReply {
       this.headers['content-length'] = body.byteLength;
     }
     if (this.closing()) this.headers['connection'] = 'close';
+    // Node sends no body for HEAD, whatever is passed to end(). writeHead throws, having sent
+    // nothing, for a header it refuses.
+    this.raw.writeHead(this.status, this.headers);
     this.sent = { status: this.status, bytes: body?.byteLength ?? 0 };
-    // Node sends no body for HEAD, whatever is passed to end().
-    this.raw.writeHead(this.status, this.headers).end(body);
+    this.raw.end(body);
   }
 }

@@ -257,14 +257,16 @@ export class WasioServer {
       });
       return true;
     }
-    void this.serveDirectly(request, response, match, state, id, started);
+    this.serveDirectly(request, response, match, state, id, started).catch((error: unknown) => {
+      this.options.logger.error({ reqId: id, err: error }, 'request failed');
+    });
     return true;
   }
 
   private async serveDirectly(
     request: IncomingMessage, response: ServerResponse, match: RouteMatch, state: ServingState, id: string, started: number,
   ): Promise<void> {
-    const reply = new DirectReply(response, () => this.closing);
+    let reply = new DirectReply(response, () => this.closing);
     reply.header('x-request-id', id);
     const trace: InstrumentTrace = { builtin: false, route: match.route.path, cache: undefined, instanceMs: undefined, queueMs: undefined, error: undefined };
     const { logger } = this.options;
@@ -282,7 +284,11 @@ export class WasioServer {
       // What the framework's error handler does with a failure of the handler itself.
       requestLog().error({ err: error }, 'request failed');
       trace.error = (error as Error).message;
-      reply.code(500).type('text/plain; charset=utf-8').send('internal error');
+      if (!response.headersSent) {
+        // A fresh reply: the failed one may hold what made it fail (a header Node refuses).
+        reply = new DirectReply(response, () => this.closing);
+        reply.header('x-request-id', id).code(500).type('text/plain; charset=utf-8').send('internal error');
+      }
     }
     const sent = reply.sent ?? { status: response.statusCode, bytes: 0 };
     this.recordAnswered(request, id, { ...sent, durationMs: performance.now() - started }, trace);
