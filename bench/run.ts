@@ -8,7 +8,8 @@
  * The load generator is wrk when installed (it costs the machine less), else autocannon.
  * Prints, per case: requests/s, p50 and p99 latency, errors, the ratio to the ceiling; the
  * highest RSS of the server (its process and every process under it) after a case; then the
- * cold start of a server for one Go module: until it listens, and its first request.
+ * cold start of a server for one Go module: until it listens, and its first request; then the
+ * memory of a server on the example config while `/hello_world` is under the same load.
  *
  * `--processes N` is handed to `wasio serve`. `--cases` runs only the cases whose name
  * contains one of the substrings (case-insensitive); the ceiling always runs.
@@ -242,6 +243,11 @@ interface Server extends LoggedProcess {
 async function startWasio(scratch: string, name: string, config: string): Promise<Server> {
   const file = join(scratch, `${name}.json`);
   writeFileSync(file, config);
+  return startWasioOn(scratch, name, file);
+}
+
+/** `wasio serve` on a config file, on a free port. */
+async function startWasioOn(scratch: string, name: string, file: string): Promise<Server> {
   const server = spawnLogged([CLI, 'serve', '-c', file, '--port', '0', ...SERVE_ARGS], join(scratch, `${name}.log`));
   try {
     const port = await waitForLogLine(server, (line) => {
@@ -264,6 +270,45 @@ async function stop(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   await exited;
   clearTimeout(timer);
+}
+
+/** The server's memory while it serves one route under load. */
+interface MemoryUnderLoad {
+  readonly medianMb: number;
+  readonly highestMb: number;
+  readonly processes: number;
+}
+
+const RSS_SAMPLE_MS = 500;
+
+/**
+ * The memory of a fresh server on the example config (every example route) while wrk keeps
+ * `/hello_world` busy, sampled twice a second: the way Go WASIO's 875 MB was measured.
+ */
+async function memoryUnderLoad(scratch: string): Promise<MemoryUnderLoad> {
+  const server = await startWasioOn(scratch, 'memory', join(REPO, 'examples/config.json'));
+  try {
+    const url = `http://127.0.0.1:${server.port}/hello_world?name=Memory`;
+    await (await fetch(url)).arrayBuffer();
+    const samples: { mb: number; processes: number }[] = [];
+    const sampler = setInterval(() => samples.push(treeRssMb(server.child.pid as number)), RSS_SAMPLE_MS);
+    try {
+      if (HAS_WRK) {
+        const wrk = spawn('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${DURATION_S}s`, url], { stdio: 'ignore' });
+        await new Promise((resolve) => wrk.once('exit', resolve));
+      } else {
+        await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S });
+      }
+    } finally {
+      clearInterval(sampler);
+    }
+    const sorted = samples.map((sample) => sample.mb).sort((a, b) => a - b);
+    return {
+      medianMb: sorted[Math.floor(sorted.length / 2)] ?? 0, highestMb: sorted.at(-1) ?? 0, processes: samples.at(-1)?.processes ?? 0,
+    };
+  } finally {
+    await stop(server.child);
+  }
 }
 
 /** A cold start: a fresh server for one Go module, from launch to its first answer. */
@@ -321,6 +366,7 @@ async function main(): Promise<void> {
   let rss = { mb: 0, processes: 0 };
   let logMb = 0;
   let cold: ColdStart;
+  let memory: MemoryUnderLoad;
   try {
     const ceiling = await startCeiling(scratch);
     try {
@@ -347,6 +393,7 @@ async function main(): Promise<void> {
       await stop(ceiling.child);
     }
     cold = await coldStart(scratch);
+    memory = await memoryUnderLoad(scratch);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -373,6 +420,8 @@ async function main(): Promise<void> {
     `server log written to a file: ${logMb.toFixed(1)} MB`,
     `cold start, 3 MB Go module: listening after ${cold.listeningMs.toFixed(0)} ms (compiling it took ${cold.compileMs} ms of that); ` +
       `first request ${cold.firstRequestMs.toFixed(1)} ms`,
+    `memory on the example config, /hello_world at ${CONNECTIONS} connections for ${DURATION_S} s (${memory.processes} ` +
+      `process${memory.processes === 1 ? '' : 'es'}): median ${memory.medianMb.toFixed(0)} MB, highest ${memory.highestMb.toFixed(0)} MB`,
     '',
   ].join('\n'));
 }
