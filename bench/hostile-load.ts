@@ -1,5 +1,5 @@
 /**
- * Hostile load, the long version of test/hostile/load.test.ts. Serves the test instruments
+ * Hostile load, the long version of test/hostile/load.alone.test.ts. Serves the test instruments
  * with `wasio serve` (a child process, so its memory and descriptors are its own), then:
  *
  * 1. measures the latency of a tiny route alone, then while `--clients` clients keep an

@@ -3,6 +3,10 @@
  * latency while 20 clients keep a runaway route busy, and the server's memory and
  * descriptors after hundreds of hostile requests. The server is a child process
  * (`wasio serve`), so its figures are its own and the clients do not share its event loop.
+ *
+ * `.alone`: `npm test` runs this file by itself, after the others. It compares latencies
+ * under a load of its own making, which another test file running at the same time on this
+ * machine's cores would add to, unmeasured.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
