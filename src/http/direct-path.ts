@@ -57,7 +57,7 @@ export function findCachedHit(request: IncomingMessage, { route }: RouteMatch, c
   if (!route.cache || route.protocol === 'cgi') return undefined;
   const url = request.url ?? '/';
   const queryAt = url.indexOf('?');
-  const entry = cache.heldEntry(cacheKey(queryAt === -1 ? url : url.slice(0, queryAt), queryAt === -1 ? '' : url.slice(queryAt + 1)));
+  const entry = cache.heldEntry(cacheKey(pathOf(url), queryAt === -1 ? '' : url.slice(queryAt + 1)));
   return entry === undefined ? undefined : { route, entry };
 }
 

@@ -15,7 +15,7 @@ import type { RouteMatch } from './router.js';
 
 /**
  * A request as the handler needs it, from the framework or straight from `node:http`
- * (`direct-reply.ts`).
+ * (`direct-path.ts`).
  */
 export interface InstrumentCall {
   readonly method: string;

@@ -32,9 +32,9 @@ export interface ReadyMessage {
   readonly osThreadId: number | undefined;
 }
 
-/** How one run ended. */
-export type RunResultMessage =
+export type ResultMessage =
   | {
+      readonly jobId: number;
       readonly ok: true;
       readonly exitCode: number;
       /** The guest exited non-zero with its memory at the limit. */
@@ -44,6 +44,7 @@ export type RunResultMessage =
       readonly runMs: number;
     }
   | {
+      readonly jobId: number;
       readonly ok: false;
       readonly code: WasiRunErrorCode | 'WASIO_ERR_MODULE_LOAD';
       readonly message: string;
@@ -51,6 +52,3 @@ export type RunResultMessage =
       readonly stderr: Uint8Array;
       readonly runMs: number;
     };
-
-/** A worker's answer to a `RunMessage`. */
-export type ResultMessage = RunResultMessage & { readonly jobId: number };

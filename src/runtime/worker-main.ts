@@ -8,9 +8,10 @@ import { readlinkSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
+import { CaptureSink, runCommand, TrapError, WasiRunError, ProcRaiseError } from '../wasi/index.js';
+import { WASM_PAGE_BYTES } from './memory-limit.js';
 import type { LoadedModule, ReadyMessage, ResultMessage, RunMessage } from './messages.js';
 import { SpareMemories } from './memory-reuse.js';
-import { runJob } from './run-job.js';
 
 const port = parentPort;
 if (port === null) throw new Error('worker-main must run in a worker thread');
@@ -20,6 +21,14 @@ const modules = new Map<number, LoadedModule>();
 const SPARE_MEMORY_BYTES = 16 * 2 ** 20;
 const spares = new SpareMemories(SPARE_MEMORY_BYTES);
 
+/** Bytes whose whole buffer can be transferred: small Buffers share Node's pool, so those are copied. */
+function transferable(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
+}
+
 function remember(id: number, module: LoadedModule): void {
   modules.delete(id);
   modules.set(id, module);
@@ -27,6 +36,38 @@ function remember(id: number, module: LoadedModule): void {
     const oldest = modules.keys().next().value as number;
     modules.delete(oldest);
     spares.drop(oldest);
+  }
+}
+
+/**
+ * A guest that failed with its memory grown close to the limit most likely failed for want of
+ * memory: an allocator grows by what it needs at once (a 1 MiB malloc asks for 17 pages), so
+ * "close" is within an eighth of the limit.
+ */
+function atMemoryLimit(loaded: LoadedModule, memoryBytes: number): boolean {
+  return memoryBytes + Math.max(WASM_PAGE_BYTES, loaded.memoryLimitBytes / 8) > loaded.memoryLimitBytes;
+}
+
+function run(message: RunMessage, loaded: LoadedModule, memory: WebAssembly.Memory | undefined): ResultMessage {
+  const stdout = new CaptureSink();
+  const stderr = new CaptureSink();
+  const started = performance.now();
+  try {
+    const { exitCode, memoryBytes } = runCommand(loaded.module, { ...message.spec, stdout, stderr }, loaded.memoryImport, memory);
+    const memoryLimitHit = exitCode !== 0 && atMemoryLimit(loaded, memoryBytes);
+    return {
+      jobId: message.jobId, ok: true, exitCode, memoryLimitHit, stdout: transferable(stdout.bytes()),
+      stderr: transferable(stderr.bytes()), runMs: performance.now() - started,
+    };
+  } catch (error) {
+    if (!(error instanceof WasiRunError)) throw error;
+    let reason = error instanceof TrapError ? error.reason
+      : error instanceof ProcRaiseError ? `signal ${error.signal}` : undefined;
+    if (atMemoryLimit(loaded, error.memoryBytes)) reason = `memory limit reached (${reason ?? error.code})`;
+    return {
+      jobId: message.jobId, ok: false, code: error.code, message: error.message, reason,
+      stderr: transferable(stderr.bytes()), runMs: performance.now() - started,
+    };
   }
 }
 
@@ -97,7 +138,7 @@ port.on('message', (message: RunMessage) => {
   const memory = memoryImport === undefined ? undefined : spares.take(message.moduleId, memoryImport);
   const result: ResultMessage = loaded === undefined
     ? { jobId: message.jobId, ok: false, code: 'WASIO_ERR_MODULE_LOAD', message: 'module not present in worker', reason: undefined, stderr: new Uint8Array(0), runMs: 0 }
-    : { jobId: message.jobId, ...runJob(loaded, message.spec, memory) };
+    : run(message, loaded, memory);
   const transfer = [result.stderr.buffer as ArrayBuffer];
   if (result.ok) transfer.push(result.stdout.buffer as ArrayBuffer);
   port.postMessage(result, transfer);
