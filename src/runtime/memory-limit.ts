@@ -17,6 +17,8 @@ export interface MemoryImport {
   readonly initial: number;
   readonly maximum: number;
   readonly shared: boolean;
+  /** The export holding the size the guest sees, when its size instructions were rewritten (see memory-reuse). */
+  readonly pagesExport?: string | undefined;
 }
 
 export interface LimitedModule {

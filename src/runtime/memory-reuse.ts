@@ -1,37 +1,68 @@
 /**
  * Memory reuse between runs of a module: a worker gives the next run of a module the memory
- * of its last run, zeroed, instead of a new one, so that run needs no new mapping, takes no
- * page faults and leaves V8 nothing more to collect (each new memory is external memory that
- * brings the next full garbage collection closer).
+ * of its last run, cleaned, instead of a new one. A new memory costs more than its size
+ * suggests: each page the guest touches is a page fault, growing it maps more, and each one
+ * is external memory that brings V8's next full collection closer. A Go guest pays about 6 ms
+ * of a 10 ms run for those.
  *
  * The host can only hand in a memory the module imports, so `importDefinedMemory` rewrites,
- * once at load, a small memory the module defines into an import (`wasio.memory`), changing
- * nothing the guest can observe. Only a memory the module exports as "memory" (as every WASI
- * command does), not shared, and at most `REUSABLE_MEMORY_BYTES` at start: zeroing costs per
- * byte, so a large memory a guest barely touches is cheaper new. A module the rewrite does
- * not understand is left as it is.
+ * once at load, the memory a module defines into an import (`wasio.memory`). Only a memory
+ * the module exports as "memory" (as every WASI command does), not shared, and at most
+ * `REUSABLE_MEMORY_BYTES` at start. A module the rewrite does not understand is left as it is.
  *
- * What the next guest gets must be exactly what a new memory would be, so that nothing of one
- * request can reach the next: `SpareMemories` keeps a memory only while it is still its
- * initial size (memories only grow, and a guest sees their size), and only once every byte
- * of it is zero again.
+ * A memory cannot shrink, and a guest sees its size. So that a memory grown by one run can be
+ * given to the next, the module's `memory.size` and `memory.grow` are rewritten to keep a
+ * size of the guest's own in a global (exported as `MEMORY_PAGES_EXPORT`, which the host
+ * reads): it starts at the initial size in each instance, `memory.grow` moves it and grows the
+ * real memory only past what the memory already has, and fails past the memory's maximum as
+ * before. To the guest, a reused memory is then exactly a new one: its size, and every byte
+ * zero but the data segments, which instantiation writes again. One difference stays: an
+ * access past the guest's size but inside what an earlier run grew does not trap. It reads
+ * zeros, or what this same run wrote there: `SpareMemories` zeroes every byte of the whole
+ * memory before keeping it, so nothing of one request reaches the next.
  */
 import { leb, Reader, WASM_PAGE_BYTES, type LimitedModule, type MemoryImport } from './memory-limit.js';
+import { zeroDirtyPages } from './page-cleaner.js';
+import { UnknownInstruction, valueType, walkCode } from './wasm-instructions.js';
 
-/** The largest initial memory a worker reuses between runs. */
-export const REUSABLE_MEMORY_BYTES = 2 * 2 ** 20;
+/** The largest memory a worker keeps for a next run: cleaning costs about 0.03 ms per MiB. */
+export const REUSABLE_MEMORY_BYTES = 64 * 2 ** 20;
 /** Where a defined memory is imported from once rewritten. */
 export const MEMORY_IMPORT: Readonly<{ module: string; name: string }> = { module: 'wasio', name: 'memory' };
+/** The export of the global holding the size, in pages, that the guest sees of its memory. */
+export const MEMORY_PAGES_EXPORT = 'wasio_memory_pages';
 
 const SECTION_CUSTOM = 0;
 const SECTION_TYPE = 1;
 const SECTION_IMPORT = 2;
+const SECTION_FUNCTION = 3;
 const SECTION_MEMORY = 5;
+const SECTION_GLOBAL = 6;
 const SECTION_EXPORT = 7;
+const SECTION_CODE = 10;
+/** Where each section must sit among the others; custom sections may sit anywhere. */
+const SECTION_ORDER = new Map<number, number>([
+  [1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [13, 6], [6, 7], [7, 8], [8, 9], [9, 10], [12, 11], [10, 12], [11, 13],
+]);
+const EXTERNAL_FUNCTION = 0;
+const EXTERNAL_TABLE = 1;
 const EXTERNAL_MEMORY = 2;
+const EXTERNAL_GLOBAL = 3;
+const EXTERNAL_TAG = 4;
 const LIMITS_HAS_MAX = 0x01;
 const LIMITS_SHARED = 0x02;
 const LIMITS_MEMORY64 = 0x04;
+const I32 = 0x7f;
+const FUNCTION_TYPE = 0x60;
+
+const OP_MEMORY_SIZE = 0x3f;
+const OP_MEMORY_GROW = 0x40;
+const OP_CALL = 0x10;
+const OP_GLOBAL_GET = 0x23;
+const OP_GLOBAL_SET = 0x24;
+const SIZE_INSTRUCTIONS: ReadonlySet<number> = new Set([OP_MEMORY_SIZE, OP_MEMORY_GROW]);
+/** Pages of the largest 32-bit memory: a larger `memory.grow` always fails. */
+const MAX_PAGES = 65_536;
 
 interface Section {
   readonly id: number;
@@ -42,9 +73,9 @@ interface Section {
 }
 
 /**
- * The module with a defined memory rewritten into an import where that applies, and the
- * imported memory the host must then provide. Never throws: what it cannot read, it leaves
- * alone.
+ * The module with a defined memory rewritten into an import where that applies (its size
+ * instructions rewritten too), and the imported memory the host must then provide. Never
+ * throws: what it cannot read, it leaves alone.
  */
 export function importDefinedMemory(limited: LimitedModule): LimitedModule {
   if (limited.memoryImport !== undefined) return limited;
@@ -53,11 +84,6 @@ export function importDefinedMemory(limited: LimitedModule): LimitedModule {
   } catch {
     return limited;
   }
-}
-
-/** Whether a worker hands this imported memory from one run to the next. */
-export function isReusable(memory: MemoryImport): boolean {
-  return !memory.shared && memory.initial * WASM_PAGE_BYTES <= REUSABLE_MEMORY_BYTES;
 }
 
 function sectionsOf(bytes: Uint8Array): Section[] {
@@ -84,10 +110,19 @@ function name(value: string): number[] {
   return [...leb(encoded.byteLength), ...encoded];
 }
 
+/** A vector section's content with `entries` appended, or made of them alone when it is missing. */
+function appended(bytes: Uint8Array, existing: Section | undefined, entries: readonly Uint8Array[]): Uint8Array[] {
+  if (existing === undefined) return [Uint8Array.from(leb(entries.length)), ...entries];
+  const reader = new Reader(bytes, existing.contentStart);
+  const count = reader.u32();
+  return [Uint8Array.from(leb(count + entries.length)), bytes.subarray(reader.offset, existing.end), ...entries];
+}
+
 /** The defined memory as an import, or `undefined` when it is not one to reuse. */
 function importMemory(bytes: Uint8Array): LimitedModule | undefined {
   const sections = sectionsOf(bytes);
-  const memorySection = sections.find((entry) => entry.id === SECTION_MEMORY);
+  const find = (id: number): Section | undefined => sections.find((entry) => entry.id === id);
+  const memorySection = find(SECTION_MEMORY);
   if (memorySection === undefined) return undefined;
   const reader = new Reader(bytes, memorySection.contentStart);
   if (reader.u32() !== 1) return undefined;
@@ -97,44 +132,220 @@ function importMemory(bytes: Uint8Array): LimitedModule | undefined {
   const initial = reader.u32();
   const maximum = reader.u32();
   const limits = bytes.subarray(limitsStart, reader.offset);
-  if (initial * WASM_PAGE_BYTES > REUSABLE_MEMORY_BYTES || !exportsMemory(bytes, sections)) return undefined;
+  const exported = exportNames(bytes, find(SECTION_EXPORT));
+  if (initial * WASM_PAGE_BYTES > REUSABLE_MEMORY_BYTES || !exported.memory || exported.names.has(MEMORY_PAGES_EXPORT)) return undefined;
 
   const entry = Uint8Array.from([...name(MEMORY_IMPORT.module), ...name(MEMORY_IMPORT.name), EXTERNAL_MEMORY, ...limits]);
-  const importSection = sections.find((candidate) => candidate.id === SECTION_IMPORT);
+  const importSection = find(SECTION_IMPORT);
+  // Sections rewritten (memory: removed) and added, by id.
+  const contents = new Map<number, readonly Uint8Array[] | undefined>([
+    [SECTION_IMPORT, appended(bytes, importSection, [entry])],
+    [SECTION_MEMORY, undefined],
+  ]);
+  const guestSize = ownSizeSections(bytes, sections, initial);
+  if (guestSize === 'unknown') return undefined;
+  if (guestSize !== undefined) for (const [id, content] of guestSize) contents.set(id, content);
+
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
-  // The import section follows the type section; a module without one gets it there.
-  const before = importSection ?? sections.find((candidate) => candidate.id !== SECTION_CUSTOM && candidate.id !== SECTION_TYPE);
+  const placed = new Set<number>();
+  const placeMissingBefore = (order: number): void => {
+    for (const [id, content] of contents) {
+      if (placed.has(id) || (SECTION_ORDER.get(id) as number) >= order) continue;
+      placed.add(id);
+      if (content !== undefined) parts.push(...section(id, content));
+    }
+  };
   for (const current of sections) {
-    if (current === before && importSection === undefined) parts.push(...section(SECTION_IMPORT, [Uint8Array.from(leb(1)), entry]));
-    if (current.id === SECTION_MEMORY) continue;
-    if (current === importSection) {
-      const imports = new Reader(bytes, current.contentStart);
-      const count = imports.u32();
-      parts.push(...section(SECTION_IMPORT, [Uint8Array.from(leb(count + 1)), bytes.subarray(imports.offset, current.end), entry]));
+    if (current.id !== SECTION_CUSTOM) placeMissingBefore(SECTION_ORDER.get(current.id) ?? Number.POSITIVE_INFINITY);
+    if (!contents.has(current.id) || current.id === SECTION_CUSTOM) {
+      parts.push(bytes.subarray(current.start, current.end));
       continue;
     }
-    parts.push(bytes.subarray(current.start, current.end));
+    placed.add(current.id);
+    const content = contents.get(current.id);
+    if (content !== undefined) parts.push(...section(current.id, content));
   }
-  if (before === undefined) parts.push(...section(SECTION_IMPORT, [Uint8Array.from(leb(1)), entry]));
+  placeMissingBefore(Number.POSITIVE_INFINITY);
   return {
     bytes: Buffer.concat(parts),
-    memoryImport: { module: MEMORY_IMPORT.module, name: MEMORY_IMPORT.name, initial, maximum, shared: false },
+    memoryImport: {
+      module: MEMORY_IMPORT.module, name: MEMORY_IMPORT.name, initial, maximum, shared: false,
+      pagesExport: guestSize === undefined ? undefined : MEMORY_PAGES_EXPORT,
+    },
   };
 }
 
-/** Whether memory 0 is exported as "memory", the name the host looks for. */
-function exportsMemory(bytes: Uint8Array, sections: readonly Section[]): boolean {
-  const exportSection = sections.find((entry) => entry.id === SECTION_EXPORT);
-  if (exportSection === undefined) return false;
+/** Every export name, and whether memory 0 is exported as "memory", the name the host looks for. */
+function exportNames(bytes: Uint8Array, exportSection: Section | undefined): { names: Set<string>; memory: boolean } {
+  const names = new Set<string>();
+  let memory = false;
+  if (exportSection === undefined) return { names, memory };
   const reader = new Reader(bytes, exportSection.contentStart);
   const count = reader.u32();
   for (let i = 0; i < count; i++) {
     const exportName = reader.name();
     const kind = reader.byte();
     const index = reader.u32();
-    if (exportName === 'memory' && kind === EXTERNAL_MEMORY && index === 0) return true;
+    names.add(exportName);
+    if (exportName === 'memory' && kind === EXTERNAL_MEMORY && index === 0) memory = true;
   }
-  return false;
+  return { names, memory };
+}
+
+/** How many functions and globals the module imports. */
+function importedCounts(bytes: Uint8Array, importSection: Section | undefined): { functions: number; globals: number } {
+  let functions = 0;
+  let globals = 0;
+  if (importSection === undefined) return { functions, globals };
+  const reader = new Reader(bytes, importSection.contentStart);
+  const count = reader.u32();
+  for (let i = 0; i < count; i++) {
+    reader.name();
+    reader.name();
+    const kind = reader.byte();
+    if (kind === EXTERNAL_FUNCTION) {
+      functions++;
+      reader.u32();
+    } else if (kind === EXTERNAL_GLOBAL) {
+      globals++;
+      valueType(reader);
+      reader.byte();
+    } else if (kind === EXTERNAL_TABLE) {
+      reader.byte();
+      skipLimits(reader);
+    } else if (kind === EXTERNAL_TAG) {
+      reader.byte();
+      reader.u32();
+    } else {
+      // A memory: this module would have two, and its size instructions would need their index.
+      throw new UnknownInstruction(`an import of kind ${kind}`);
+    }
+  }
+  return { functions, globals };
+}
+
+function skipLimits(reader: Reader): void {
+  const flags = reader.byte();
+  reader.u32();
+  if (flags & LIMITS_HAS_MAX) reader.u32();
+}
+
+/**
+ * The sections that give the guest a size of its own (type, function, global, export and code
+ * sections, by id), or undefined when the code never asks for or changes the memory's size,
+ * or 'unknown' when the code cannot be read. One function and one global are appended, so no
+ * index the module uses changes:
+ *
+ *   (global $pages (mut i32) (i32.const <initial>))   exported as MEMORY_PAGES_EXPORT
+ *   (func $grow (param $delta i32) (result i32)
+ *     (if (i32.gt_u (local.get $delta) (i32.const 65536)) (then (return (i32.const -1))))
+ *     (if (i32.gt_u (i32.add (global.get $pages) (local.get $delta)) (memory.size))
+ *       (then (if (i32.eq (memory.grow (i32.sub (i32.add (global.get $pages) (local.get $delta)) (memory.size)))
+ *                         (i32.const -1))
+ *               (then (return (i32.const -1))))))
+ *     (global.get $pages)
+ *     (global.set $pages (i32.add (global.get $pages) (local.get $delta))))
+ *
+ * and every `memory.size` becomes `global.get $pages`, every `memory.grow` `call $grow`.
+ */
+function ownSizeSections(bytes: Uint8Array, sections: readonly Section[], initial: number): Map<number, Uint8Array[]> | undefined | 'unknown' {
+  const find = (id: number): Section | undefined => sections.find((entry) => entry.id === id);
+  const codeSection = find(SECTION_CODE);
+  const functionSection = find(SECTION_FUNCTION);
+  if (codeSection === undefined || functionSection === undefined) return undefined;
+  try {
+    const imported = importedCounts(bytes, find(SECTION_IMPORT));
+    const typeSection = find(SECTION_TYPE);
+    const globalSection = find(SECTION_GLOBAL);
+    const growType = typeSection === undefined ? 0 : new Reader(bytes, typeSection.contentStart).u32();
+    const definedFunctions = new Reader(bytes, functionSection.contentStart).u32();
+    const growFunction = imported.functions + definedFunctions;
+    const pagesGlobal = imported.globals + (globalSection === undefined ? 0 : new Reader(bytes, globalSection.contentStart).u32());
+    const pages = leb(pagesGlobal);
+    const code = rewrittenCode(bytes, codeSection, definedFunctions, { [OP_MEMORY_SIZE]: [OP_GLOBAL_GET, ...pages], [OP_MEMORY_GROW]: [OP_CALL, ...leb(growFunction)] });
+    if (code === undefined) return undefined;
+    const growBody = Uint8Array.from([
+      0x00, // no locals
+      0x20, 0x00, 0x41, 0x80, 0x80, 0x04, 0x4b, 0x04, 0x40, 0x41, 0x7f, 0x0f, 0x0b, // delta > 65536: return -1
+      OP_GLOBAL_GET, ...pages, 0x20, 0x00, 0x6a, OP_MEMORY_SIZE, 0x00, 0x4b, 0x04, 0x40, // pages + delta > memory.size:
+      OP_GLOBAL_GET, ...pages, 0x20, 0x00, 0x6a, OP_MEMORY_SIZE, 0x00, 0x6b, OP_MEMORY_GROW, 0x00, //   grow by the difference,
+      0x41, 0x7f, 0x46, 0x04, 0x40, 0x41, 0x7f, 0x0f, 0x0b, 0x0b, //   and return -1 if that failed
+      OP_GLOBAL_GET, ...pages, // the result: the size before
+      OP_GLOBAL_GET, ...pages, 0x20, 0x00, 0x6a, OP_GLOBAL_SET, ...pages, // pages += delta
+      0x0b,
+    ]);
+    code.push(Uint8Array.from(leb(growBody.byteLength)), growBody);
+    const exportEntry = Uint8Array.from([...name(MEMORY_PAGES_EXPORT), EXTERNAL_GLOBAL, ...pages]);
+    return new Map([
+      [SECTION_TYPE, appended(bytes, typeSection, [Uint8Array.of(FUNCTION_TYPE, 1, I32, 1, I32)])],
+      [SECTION_FUNCTION, appended(bytes, functionSection, [Uint8Array.from(leb(growType))])],
+      [SECTION_GLOBAL, appended(bytes, globalSection, [Uint8Array.from([I32, 0x01, 0x41, ...signedLeb(initial), 0x0b])])],
+      [SECTION_EXPORT, appended(bytes, find(SECTION_EXPORT), [exportEntry])],
+      [SECTION_CODE, code],
+    ]);
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * The code section's content with each size instruction replaced by the bytes `replacements`
+ * gives for its opcode, the count raised by one for the function appended after it; or
+ * undefined when no body has a size instruction. Throws on code it cannot read, or on a size
+ * instruction for another memory than memory 0.
+ */
+function rewrittenCode(
+  bytes: Uint8Array, codeSection: Section, definedFunctions: number, replacements: Readonly<Record<number, readonly number[]>>,
+): Uint8Array[] | undefined {
+  const reader = new Reader(bytes.subarray(0, codeSection.end), codeSection.contentStart);
+  const count = reader.u32();
+  if (count !== definedFunctions) throw new UnknownInstruction('the code and function sections disagree');
+  const parts: Uint8Array[] = [Uint8Array.from(leb(count + 1))];
+  let rewritten = false;
+  for (let i = 0; i < count; i++) {
+    const sizeStart = reader.offset;
+    const size = reader.u32();
+    const bodyStart = reader.offset;
+    const bodyEnd = bodyStart + size;
+    const declarations = reader.u32();
+    for (let d = 0; d < declarations; d++) {
+      reader.u32();
+      valueType(reader);
+    }
+    const sites: { start: number; end: number; opcode: number }[] = [];
+    walkCode(reader, SIZE_INSTRUCTIONS, (opcode, start, end) => {
+      if (end !== start + 2 || bytes[start + 1] !== 0x00) throw new UnknownInstruction('a size instruction for another memory');
+      sites.push({ start, end, opcode });
+    });
+    if (reader.offset !== bodyEnd) throw new UnknownInstruction('a function body does not end where its size says');
+    if (sites.length === 0) {
+      parts.push(bytes.subarray(sizeStart, bodyEnd));
+      continue;
+    }
+    rewritten = true;
+    const body: Uint8Array[] = [];
+    let from = bodyStart;
+    for (const site of sites) {
+      body.push(bytes.subarray(from, site.start), Uint8Array.from(replacements[site.opcode] as number[]));
+      from = site.end;
+    }
+    body.push(bytes.subarray(from, bodyEnd));
+    parts.push(Uint8Array.from(leb(body.reduce((total, part) => total + part.byteLength, 0))), ...body);
+  }
+  if (reader.offset !== codeSection.end) throw new UnknownInstruction('the code section has bytes after its last function');
+  return rewritten ? parts : undefined;
+}
+
+/** `value`, a 32-bit integer, as signed LEB128: the encoding of an `i32.const` immediate. */
+function signedLeb(value: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = value & 0x7f;
+    value >>= 7;
+    const done = (value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
 }
 
 /**
@@ -160,13 +371,15 @@ export class SpareMemories {
   }
 
   /**
-   * Keeps the memory of a finished run of module `id` for its next run, zeroed, if it is one
-   * to reuse and is still its initial size; else lets it go.
+   * Keeps the memory of a finished run of module `id` for its next run, every byte zeroed, if
+   * it is one to reuse: not shared, not over `REUSABLE_MEMORY_BYTES`, and still its initial
+   * size unless the guest keeps a size of its own. Else lets it go.
    */
   keep(id: number, memory: WebAssembly.Memory, memoryImport: MemoryImport): void {
     const size = memory.buffer.byteLength;
-    if (!isReusable(memoryImport) || size !== memoryImport.initial * WASM_PAGE_BYTES || size > this.maxBytes) return;
-    new Uint8Array(memory.buffer).fill(0);
+    const sizeSeen = memoryImport.pagesExport === undefined && size !== memoryImport.initial * WASM_PAGE_BYTES;
+    if (memoryImport.shared || sizeSeen || size > REUSABLE_MEMORY_BYTES || size > this.maxBytes) return;
+    zeroDirtyPages(memory);
     this.drop(id);
     this.spares.set(id, memory);
     this.bytes += size;

@@ -1,8 +1,8 @@
 /**
  * A worker thread of the pool: keeps the modules it has been sent and runs one job at a
- * time on the WASI host. Output goes back as transferred buffers, never copied twice. A
- * small memory a run leaves at its initial size is zeroed after the result is sent, while
- * the pool takes the result, and given to the module's next run (`SpareMemories`).
+ * time on the WASI host. Output goes back as transferred buffers, never copied twice. The
+ * memory of a run is cleaned after the result is sent, while the pool takes the result, and
+ * given to the module's next run (`SpareMemories`).
  */
 import { readlinkSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
@@ -17,8 +17,8 @@ const port = parentPort;
 if (port === null) throw new Error('worker-main must run in a worker thread');
 const { maxModules, claims } = workerData as { maxModules: number; claims: Int32Array };
 const modules = new Map<number, LoadedModule>();
-/** At most this many bytes of memories are kept for next runs. */
-const SPARE_MEMORY_BYTES = 16 * 2 ** 20;
+/** At most this many bytes of memories are kept for next runs: counted by size, though only what guests touched stays resident. */
+const SPARE_MEMORY_BYTES = 128 * 2 ** 20;
 const spares = new SpareMemories(SPARE_MEMORY_BYTES);
 
 /** Bytes whose whole buffer can be transferred: small Buffers share Node's pool, so those are copied. */

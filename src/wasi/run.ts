@@ -19,6 +19,13 @@ export interface ProvidedMemory {
   readonly initial: number;
   readonly maximum: number;
   readonly shared: boolean;
+  /**
+   * The export of a mutable i32 global that holds the size, in pages, the guest sees of this
+   * memory, for a module whose `memory.size` and `memory.grow` were rewritten to keep a size of
+   * their own (a memory used again after an earlier run grew it). The memory given may then be
+   * larger than `initial` pages.
+   */
+  readonly pagesExport?: string | undefined;
 }
 
 const WASI_MODULE = 'wasi_snapshot_preview1';
@@ -108,10 +115,10 @@ export function trapReason(error: unknown): string | undefined {
  * Instantiates `module` with a fresh WASI host and runs its `_start`.
  * Returns the exit code; throws `WasiRunError` (trap, `proc_raise`, output limit, link
  * failure, not a command), with `memoryBytes` set. `memory` provides a memory the module
- * imports: made here from its limits, or `memoryObject` when given, which must be exactly
- * what a new one would be (`memory.initial` pages, every byte zero; its size is checked, its
- * bytes are the caller's promise). Every descriptor the guest opened is closed before it
- * returns.
+ * imports: made here from its limits, or `memoryObject` when given, which must be what a new
+ * one would be to the guest: every byte zero, and `memory.initial` pages, or at least that many
+ * with `pagesExport` (its size is checked, its bytes are the caller's promise). Every
+ * descriptor the guest opened is closed before it returns.
  */
 export function runCommand(
   module: WebAssembly.Module, options: WasiOptions = {}, memory?: ProvidedMemory, memoryObject?: WebAssembly.Memory,
@@ -120,8 +127,8 @@ export function runCommand(
   if (missing.length > 0) {
     throw new LinkError(`module needs imports this host does not provide: ${missing.join(', ')}`, missing);
   }
-  if (memoryObject !== undefined && (memory === undefined || memoryObject.buffer.byteLength !== memory.initial * PAGE_BYTES)) {
-    throw new RangeError('memoryObject must be a memory of exactly the imported memory\'s initial size');
+  if (memoryObject !== undefined && !fits(memoryObject, memory)) {
+    throw new RangeError('memoryObject must be a memory of the imported memory\'s initial size (or more, with pagesExport)');
   }
   const host = new WasiHost(options);
   const outerHost = activeHost;
@@ -140,11 +147,12 @@ export function runCommand(
     const start = instance.exports['_start'];
     if (typeof start !== 'function') throw new NotCommandError();
     host.attachMemory(instanceMemory);
+    const guestBytes = guestMemoryBytes(instance, instanceMemory, memory?.pagesExport);
     try {
       (start as () => void)();
-      return { exitCode: 0, memoryBytes: instanceMemory.buffer.byteLength };
+      return { exitCode: 0, memoryBytes: guestBytes() };
     } catch (error) {
-      return { exitCode: exitCodeOrThrow(error, instanceMemory), memoryBytes: instanceMemory.buffer.byteLength };
+      return { exitCode: exitCodeOrThrow(error, guestBytes), memoryBytes: guestBytes() };
     }
   } finally {
     activeHost = outerHost;
@@ -152,17 +160,30 @@ export function runCommand(
   }
 }
 
+function fits(memoryObject: WebAssembly.Memory, memory: ProvidedMemory | undefined): boolean {
+  if (memory === undefined) return false;
+  const bytes = memoryObject.buffer.byteLength;
+  return memory.pagesExport === undefined ? bytes === memory.initial * PAGE_BYTES : bytes >= memory.initial * PAGE_BYTES;
+}
+
+/** The size of the guest's memory as the guest sees it: its own count of pages when it keeps one. */
+function guestMemoryBytes(instance: WebAssembly.Instance, memory: WebAssembly.Memory, pagesExport: string | undefined): () => number {
+  const pages = pagesExport === undefined ? undefined : instance.exports[pagesExport];
+  if (pages instanceof WebAssembly.Global) return () => (pages.value as number) * PAGE_BYTES;
+  return () => memory.buffer.byteLength;
+}
+
 function instantiate(module: WebAssembly.Module, imports: WebAssembly.Imports): WebAssembly.Instance {
   try {
     return new WebAssembly.Instance(module, imports);
   } catch (error) {
     if (error instanceof WebAssembly.LinkError) throw new LinkError(error.message, [], { cause: error });
-    exitCodeOrThrow(error, undefined);
+    exitCodeOrThrow(error, () => 0);
     throw error;
   }
 }
 
-function exitCodeOrThrow(error: unknown, memory: WebAssembly.Memory | undefined): number {
+function exitCodeOrThrow(error: unknown, memoryBytes: () => number): number {
   if (error instanceof ProcExit) return error.code;
   let failure: WasiRunError | undefined;
   if (error instanceof WasiRunError) failure = error;
@@ -171,6 +192,6 @@ function exitCodeOrThrow(error: unknown, memory: WebAssembly.Memory | undefined)
     if (reason !== undefined) failure = new TrapError(reason, { cause: error });
   }
   if (failure === undefined) throw error;
-  failure.memoryBytes = memory?.buffer.byteLength ?? 0;
+  failure.memoryBytes = memoryBytes();
   throw failure;
 }

@@ -5,16 +5,16 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { compileModule } from '../../src/runtime/compile.js';
 import { ModuleLoadError, ModuleStore } from '../../src/runtime/index.js';
-import { CaptureSink, runCommand } from '../../src/wasi/index.js';
+import { CaptureSink, runCommand, type ProvidedMemory } from '../../src/wasi/index.js';
 
 const HELLO_GO = fileURLToPath(new URL('../../../examples/instruments/hello_world.wasm', import.meta.url));
 // Other bytes than HELLO_GO's: V8 hands a compile of bytes it has compiled before the same compiled module, without compiling.
 const RANDOM_GO = fileURLToPath(new URL('../../../examples/instruments/random.wasm', import.meta.url));
 const FIBONACCI_RUST = fileURLToPath(new URL('../../../examples/instruments/fibonacci.wasm', import.meta.url));
 
-function greeting(module: WebAssembly.Module): string {
+function greeting(module: WebAssembly.Module, memory?: ProvidedMemory): string {
   const stdout = new CaptureSink();
-  const { exitCode } = runCommand(module, { args: ['hello_world'], stdin: Buffer.from('{"params":{"name":"Ada"}}'), stdout });
+  const { exitCode } = runCommand(module, { args: ['hello_world'], stdin: Buffer.from('{"params":{"name":"Ada"}}'), stdout }, memory);
   assert.equal(exitCode, 0);
   return Buffer.from(stdout.bytes()).toString('utf8');
 }
@@ -51,7 +51,7 @@ test('the module store compiles whole when asked, and a later lazy request reuse
   const whole = await store.get(HELLO_GO, 64, 'whole');
   assert.equal(await store.get(HELLO_GO, 64, 'lazy'), whole);
   assert.deepEqual(store.stats(), { hits: 1, misses: 1, compiles: 1, cached: 1 });
-  assert.match(greeting(whole.module), /Hello, Ada!/);
+  assert.match(greeting(whole.module, whole.memoryImport), /Hello, Ada!/);
   await assert.rejects(store.get(fileURLToPath(import.meta.url), 64, 'whole'), ModuleLoadError);
   store.close();
 });

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ModuleStore, type RunSpec } from '../../src/runtime/index.js';
 import { limitMemory, WASM_PAGE_BYTES } from '../../src/runtime/memory-limit.js';
-import { importDefinedMemory, MEMORY_IMPORT, REUSABLE_MEMORY_BYTES, SpareMemories } from '../../src/runtime/memory-reuse.js';
+import { importDefinedMemory, MEMORY_IMPORT, MEMORY_PAGES_EXPORT, REUSABLE_MEMORY_BYTES, SpareMemories } from '../../src/runtime/memory-reuse.js';
 import { WorkerPool } from '../../src/runtime/worker-pool.js';
-import { runCommand } from '../../src/wasi/index.js';
+import { CaptureSink, runCommand } from '../../src/wasi/index.js';
+import { repoPath } from '../helpers/repo.js';
 
 // Modules assembled here, so the bytes under test are exactly known. `_start` exits 2 when the
 // memory is not one page, exits 1 when the word at 1000 is not zero, then writes 42 there
@@ -66,21 +67,21 @@ function compile(bytes: Uint8Array): WebAssembly.Module {
 
 test('a small memory the module defines and exports becomes an import the host provides, with the same limits', () => {
   const rewritten = importDefinedMemory(limitMemory(checker(), 1, 'checker.wasm'));
-  assert.deepEqual(rewritten.memoryImport, { ...MEMORY_IMPORT, initial: 1, maximum: 16, shared: false });
+  assert.deepEqual(rewritten.memoryImport, { ...MEMORY_IMPORT, initial: 1, maximum: 16, shared: false, pagesExport: MEMORY_PAGES_EXPORT });
   const module = compile(rewritten.bytes);
   assert.ok(WebAssembly.Module.imports(module).some((entry) => entry.kind === 'memory' && entry.module === MEMORY_IMPORT.module));
   assert.equal(runCommand(module, {}, rewritten.memoryImport).exitCode, 0);
 });
 
-test('a memory too large to zero cheaply, a shared one, or one not exported as "memory" stays the module\'s own', () => {
+test('a memory too large to clean cheaply, a shared one, or one not exported as "memory" stays the module\'s own', () => {
   const largePages = REUSABLE_MEMORY_BYTES / WASM_PAGE_BYTES + 1;
   for (const options of [{ pages: largePages }, { shared: true }, { exportAs: 'heap' }]) {
-    const limited = limitMemory(checker(options), 64, 'checker.wasm');
+    const limited = limitMemory(checker(options), 256, 'checker.wasm');
     assert.equal(importDefinedMemory(limited).memoryImport, undefined, JSON.stringify(options));
   }
 });
 
-test('a kept memory is zeroed, a grown one is not kept, and the least recently kept go first past the cap', () => {
+test('a kept memory is zeroed, a grown one is not kept unless the guest keeps its own size, and the least recently kept go first past the cap', () => {
   const memoryImport = { module: 'm', name: 'memory', initial: 1, maximum: 4, shared: false };
   const spares = new SpareMemories(2 * WASM_PAGE_BYTES);
   const first = spares.take(1, memoryImport);
@@ -93,6 +94,12 @@ test('a kept memory is zeroed, a grown one is not kept, and the least recently k
   again.grow(1);
   spares.keep(1, again, memoryImport);
   assert.notEqual(spares.take(1, memoryImport), again, 'a grown memory is let go');
+  const ownSize = { ...memoryImport, pagesExport: MEMORY_PAGES_EXPORT };
+  new Uint8Array(again.buffer).fill(9, WASM_PAGE_BYTES - 1);
+  spares.keep(1, again, ownSize);
+  const grown = spares.take(1, ownSize);
+  assert.equal(grown, again, 'a grown memory of a guest that keeps its own size is kept');
+  assert.ok(new Uint8Array(grown.buffer).every((byte) => byte === 0), 'every byte of it, grown part included, is zero');
   const [a, b, c] = [2, 3, 4].map((id) => spares.take(id, memoryImport)) as [WebAssembly.Memory, WebAssembly.Memory, WebAssembly.Memory];
   spares.keep(2, a, memoryImport);
   spares.keep(3, b, memoryImport);
@@ -123,3 +130,126 @@ for (const grow of [false, true]) {
     }
   });
 }
+
+/** `(memory.grow (i32.const delta))`, stored as an i32 at `address`, then `memory.size` stored at `address + 4`. */
+function growAndRecord(delta: number, address: number): number[] {
+  return [
+    0x41, ...signed(address), 0x41, ...signed(delta), 0x40, 0x00, 0x36, 0x02, 0x00,
+    0x41, ...signed(address + 4), 0x3f, 0x00, 0x36, 0x02, 0x00,
+  ];
+}
+
+function signed(value: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = value & 0x7f;
+    value >>= 7;
+    const done = (value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
+}
+
+/** A command whose `_start` runs `code`, with one page of memory that may grow to `maximum`, exported as "memory". */
+function command(code: number[], maximum: number): Uint8Array {
+  const types = section(1, [0x01, 0x60, 0x00, 0x00]);
+  const functions = section(3, [0x01, 0x00]);
+  const memory = section(5, [0x01, 0x01, 0x01, ...leb(maximum)]);
+  const exports = section(7, [0x02, ...text('memory'), 0x02, 0x00, ...text('_start'), 0x00, 0x00]);
+  const body = [0x00, ...code, 0x0b];
+  return Uint8Array.from([...HEADER, ...types, ...functions, ...memory, ...exports, ...section(10, [0x01, ...leb(body.length), ...body])]);
+}
+
+function words(memory: WebAssembly.Memory, count: number): number[] {
+  return [...new Int32Array(memory.buffer, 0, count)];
+}
+
+test('on a memory an earlier run grew, memory.grow and memory.size answer as on a new memory', () => {
+  const code = [
+    ...growAndRecord(0, 0), // [1, 1]
+    ...growAndRecord(2, 8), // [1, 3]
+    ...growAndRecord(5, 16), // past the maximum of 4: [-1, 3]
+    ...growAndRecord(-1, 24), // 2^32 - 1 pages: [-1, 3]
+    ...growAndRecord(1, 32), // [3, 4]
+  ];
+  const rewritten = importDefinedMemory(limitMemory(command(code, 4), 64, 'grower.wasm'));
+  const memoryImport = rewritten.memoryImport;
+  assert.ok(memoryImport?.pagesExport !== undefined, 'the size instructions were rewritten');
+  const module = compile(rewritten.bytes);
+  const expected = [1, 1, 1, 3, -1, 3, -1, 3, 3, 4];
+  const fresh = new WebAssembly.Memory({ initial: 1, maximum: 4 });
+  assert.deepEqual(runCommand(module, {}, memoryImport, fresh), { exitCode: 0, memoryBytes: 4 * WASM_PAGE_BYTES });
+  assert.deepEqual(words(fresh, 10), expected);
+
+  const spares = new SpareMemories(8 * WASM_PAGE_BYTES);
+  const used = spares.take(1, memoryImport);
+  runCommand(module, {}, memoryImport, used);
+  spares.keep(1, used, memoryImport);
+  const again = spares.take(1, memoryImport);
+  assert.equal(again, used, 'the grown memory is given to the next run');
+  assert.deepEqual(runCommand(module, {}, memoryImport, again), { exitCode: 0, memoryBytes: 4 * WASM_PAGE_BYTES });
+  assert.deepEqual(words(again, 10), expected);
+  assert.equal(again.buffer.byteLength, 4 * WASM_PAGE_BYTES, 'the real memory grew no further than the guest asked');
+});
+
+test('what a run wrote past its own size is gone before the next run grows into it', () => {
+  // Writes 42 at the start of page 2, then grows by 2 pages and reads the word there back at 0.
+  const code = [
+    0x41, ...signed(2 * WASM_PAGE_BYTES), 0x41, 0x2a, 0x36, 0x02, 0x00,
+    0x41, 0x02, 0x40, 0x00, 0x1a,
+    0x41, 0x00, 0x41, ...signed(2 * WASM_PAGE_BYTES), 0x28, 0x02, 0x00, 0x36, 0x02, 0x00,
+  ];
+  const rewritten = importDefinedMemory(limitMemory(command(code, 4), 64, 'stray.wasm'));
+  const memoryImport = rewritten.memoryImport;
+  assert.ok(memoryImport !== undefined);
+  const module = compile(rewritten.bytes);
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 4 });
+  // On a new memory the first store is out of bounds.
+  assert.throws(() => runCommand(module, {}, memoryImport, memory), /out of bounds/);
+  memory.grow(2);
+  const spares = new SpareMemories(8 * WASM_PAGE_BYTES);
+  new Uint8Array(memory.buffer).fill(0);
+  spares.keep(1, memory, memoryImport);
+  const reused = spares.take(1, memoryImport);
+  // Inside what an earlier run grew, the store does not trap: the guest reads back its own 42.
+  assert.equal(runCommand(module, {}, memoryImport, reused).exitCode, 0);
+  assert.equal(words(reused, 1)[0], 42);
+  spares.keep(1, reused, memoryImport);
+  assert.ok(new Uint8Array(spares.take(1, memoryImport).buffer).every((byte) => byte === 0), 'nothing of it reaches the next run');
+});
+
+test('a module whose code the rewrite cannot read, or that sizes another memory than memory 0, stays as it is', () => {
+  const otherMemory = command([0x3f, 0x01, 0x1a], 4);
+  const unknownOpcode = command([0xfd, 0xff, 0x7f, 0x1a], 4);
+  for (const bytes of [otherMemory, unknownOpcode]) {
+    const limited = limitMemory(bytes, 64, 'odd.wasm');
+    assert.equal(importDefinedMemory(limited), limited);
+  }
+});
+
+test('a Go instrument run again and again on one reused memory prints what it prints on a new one', () => {
+  const bytes = readFileSync(repoPath('examples', 'instruments', 'hello_world.wasm'));
+  const original = compile(bytes);
+  const rewritten = importDefinedMemory(limitMemory(bytes, 128, 'hello_world.wasm'));
+  const memoryImport = rewritten.memoryImport;
+  assert.ok(memoryImport?.pagesExport !== undefined, 'the Go module keeps its own size');
+  const module = compile(rewritten.bytes);
+  const stdin = Buffer.from(JSON.stringify({ params: { name: 'Reuse' } }));
+  const run = (target: WebAssembly.Module, memory?: WebAssembly.Memory): { output: string; memoryBytes: number } => {
+    const stdout = new CaptureSink();
+    const { exitCode, memoryBytes } = runCommand(target, { args: ['hello_world'], stdin, stdout }, memory === undefined ? undefined : memoryImport, memory);
+    assert.equal(exitCode, 0);
+    return { output: stdout.text(), memoryBytes };
+  };
+  const expected = run(original);
+  assert.match(expected.output, /Reuse/);
+  const spares = new SpareMemories(128 * 2 ** 20);
+  let memory: WebAssembly.Memory | undefined;
+  for (let i = 0; i < 4; i++) {
+    const taken = spares.take(1, memoryImport);
+    if (i > 0) assert.equal(taken, memory, `run ${i} got the memory of the run before`);
+    memory = taken;
+    assert.deepEqual(run(module, memory), expected, `run ${i}`);
+    spares.keep(1, memory, memoryImport);
+  }
+});
