@@ -5,6 +5,7 @@
 export { Runtime, type RuntimeOptions, type Invocation } from './runtime.js';
 export { ModuleStore, type CompiledModule, type ModuleStoreStats } from './module-store.js';
 export type { CompileMode } from './compile.js';
+export { collectGarbage } from './collect-garbage.js';
 export { type RunOutcome, type PoolStats } from './worker-pool.js';
 export type { RunSpec } from './messages.js';
 export {

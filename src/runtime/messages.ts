@@ -16,6 +16,8 @@ export interface LoadedModule {
   readonly module: WebAssembly.Module;
   readonly memoryImport: ProvidedMemory | undefined;
   readonly memoryLimitBytes: number;
+  /** Size of the module file: what an instance holds outside V8's heap grows with it. */
+  readonly byteLength: number;
 }
 
 export interface RunMessage {

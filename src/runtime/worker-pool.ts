@@ -503,7 +503,9 @@ export class WorkerPool {
     job.id = this.takeJobId();
     const message: RunMessage = {
       jobId: job.id, moduleId: job.module.id, spec,
-      module: known ? undefined : { module: job.module.module, memoryImport: job.module.memoryImport, memoryLimitBytes: job.module.memoryLimitBytes },
+      module: known ? undefined : {
+        module: job.module.module, memoryImport: job.module.memoryImport, memoryLimitBytes: job.module.memoryLimitBytes, byteLength: job.module.byteLength,
+      },
     };
     job.claimSlot = claimSlot;
     Atomics.store(worker.claims, claimSlot, job.id);
