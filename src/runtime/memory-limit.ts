@@ -83,6 +83,18 @@ export function leb(value: number): number[] {
   return out;
 }
 
+/** `value`, a 32-bit integer, as signed LEB128: the encoding of an `i32.const` immediate. */
+export function signedLeb(value: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = value & 0x7f;
+    value >>= 7;
+    const done = (value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
+}
+
 interface Limits {
   readonly flags: number;
   readonly initial: number;

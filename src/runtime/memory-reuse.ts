@@ -21,7 +21,7 @@
  * zeros, or what this same run wrote there: `SpareMemories` zeroes every byte of the whole
  * memory before keeping it, so nothing of one request reaches the next.
  */
-import { leb, Reader, WASM_PAGE_BYTES, type LimitedModule, type MemoryImport } from './memory-limit.js';
+import { leb, Reader, signedLeb, WASM_PAGE_BYTES, type LimitedModule, type MemoryImport } from './memory-limit.js';
 import { zeroDirtyPages } from './page-cleaner.js';
 import { UnknownInstruction, valueType, walkCode } from './wasm-instructions.js';
 
@@ -334,18 +334,6 @@ function rewrittenCode(
   }
   if (reader.offset !== codeSection.end) throw new UnknownInstruction('the code section has bytes after its last function');
   return rewritten ? parts : undefined;
-}
-
-/** `value`, a 32-bit integer, as signed LEB128: the encoding of an `i32.const` immediate. */
-function signedLeb(value: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = value & 0x7f;
-    value >>= 7;
-    const done = (value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0);
-    out.push(done ? byte : byte | 0x80);
-    if (done) return out;
-  }
 }
 
 /**

@@ -10,6 +10,8 @@
  * read here; it is compiled once per thread and instantiated once per memory it cleans.
  */
 
+import { leb, signedLeb } from './memory-limit.js';
+
 const WASM_HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 
 const SECTION_TYPE = 1;
@@ -65,48 +67,27 @@ const $pages = 1; // i32: 4 KiB pages left to scan
 const $n = 2; // i32: pages zeroed
 const $acc = 3; // v128: OR of every 16 bytes of the page read so far
 
-function uleb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
-  return out;
-}
-
-function sleb(value: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = value & 0x7f;
-    value >>= 7;
-    if ((value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0)) return [...out, byte];
-    out.push(byte | 0x80);
-  }
-}
-
 function name(text: string): number[] {
   const bytes = [...new TextEncoder().encode(text)];
-  return [...uleb(bytes.length), ...bytes];
+  return [...leb(bytes.length), ...bytes];
 }
 
 function vector(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
+  return [...leb(items.length), ...items.flat()];
 }
 
 function sized(content: number[]): number[] {
-  return [...uleb(content.length), ...content];
+  return [...leb(content.length), ...content];
 }
 
 function section(id: number, content: number[]): number[] {
   return [id, ...sized(content)];
 }
 
-const i32Const = (value: number): number[] => [OP_I32_CONST, ...sleb(value)];
+const i32Const = (value: number): number[] => [OP_I32_CONST, ...signedLeb(value)];
 const get = (local: number): number[] => [OP_LOCAL_GET, local];
 const set = (local: number): number[] => [OP_LOCAL_SET, local];
-const v128Load = (offset: number): number[] => [PREFIX_SIMD, SIMD_V128_LOAD, V128_ALIGN, ...uleb(offset)];
+const v128Load = (offset: number): number[] => [PREFIX_SIMD, SIMD_V128_LOAD, V128_ALIGN, ...leb(offset)];
 const v128Or: number[] = [PREFIX_SIMD, SIMD_V128_OR];
 
 /**
@@ -141,7 +122,7 @@ const CLEAN_BODY: number[] = [
   ...get($acc), PREFIX_SIMD, SIMD_V128_ANY_TRUE, OP_IF, BLOCK_EMPTY,
   //     (memory.fill (i32.sub (local.get $p) (i32.const 4096)) (i32.const 0) (i32.const 4096))
   ...get($p), ...i32Const(CLEAN_PAGE_BYTES), OP_I32_SUB, ...i32Const(0), ...i32Const(CLEAN_PAGE_BYTES),
-  PREFIX_MISC, ...uleb(MISC_MEMORY_FILL), MEMORY_0,
+  PREFIX_MISC, ...leb(MISC_MEMORY_FILL), MEMORY_0,
   //     (local.set $n (i32.add (local.get $n) (i32.const 1)))))
   ...get($n), ...i32Const(1), OP_I32_ADD, ...set($n),
   OP_END,
@@ -167,13 +148,13 @@ const CLEANER_BYTES = new Uint8Array([
   // (type (func (result i32)))
   ...section(SECTION_TYPE, vector([[TYPE_FUNC, ...vector([]), ...vector([[TYPE_I32]])]])),
   // (import "wasio" "memory" (memory 0))
-  ...section(SECTION_IMPORT, vector([[...name('wasio'), ...name('memory'), EXTERNAL_MEMORY, LIMITS_MIN_ONLY, ...uleb(0)]])),
+  ...section(SECTION_IMPORT, vector([[...name('wasio'), ...name('memory'), EXTERNAL_MEMORY, LIMITS_MIN_ONLY, ...leb(0)]])),
   // (func (type 0))
   ...section(SECTION_FUNCTION, vector([[0]])),
   // (export "clean" (func 0))
   ...section(SECTION_EXPORT, vector([[...name('clean'), EXTERNAL_FUNCTION, 0]])),
   // the body of func 0, sized: (local i32 i32 i32) (local v128), then its instructions
-  ...section(SECTION_CODE, vector([sized([...vector([[...uleb(3), TYPE_I32], [...uleb(1), TYPE_V128]]), ...CLEAN_BODY])])),
+  ...section(SECTION_CODE, vector([sized([...vector([[...leb(3), TYPE_I32], [...leb(1), TYPE_V128]]), ...CLEAN_BODY])])),
 ]);
 
 let cleanerModule: WebAssembly.Module | undefined;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ModuleStore, type RunSpec } from '../../src/runtime/index.js';
-import { limitMemory, WASM_PAGE_BYTES } from '../../src/runtime/memory-limit.js';
+import { leb, limitMemory, signedLeb, WASM_PAGE_BYTES } from '../../src/runtime/memory-limit.js';
 import { importDefinedMemory, MEMORY_IMPORT, MEMORY_PAGES_EXPORT, REUSABLE_MEMORY_BYTES, SpareMemories } from '../../src/runtime/memory-reuse.js';
 import { WorkerPool } from '../../src/runtime/worker-pool.js';
 import { CaptureSink, runCommand } from '../../src/wasi/index.js';
@@ -18,17 +18,6 @@ const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 
 function section(id: number, content: number[]): number[] {
   return [id, ...leb(content.length), ...content];
-}
-
-function leb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
-  return out;
 }
 
 function text(value: string): number[] {
@@ -134,20 +123,9 @@ for (const grow of [false, true]) {
 /** `(memory.grow (i32.const delta))`, stored as an i32 at `address`, then `memory.size` stored at `address + 4`. */
 function growAndRecord(delta: number, address: number): number[] {
   return [
-    0x41, ...signed(address), 0x41, ...signed(delta), 0x40, 0x00, 0x36, 0x02, 0x00,
-    0x41, ...signed(address + 4), 0x3f, 0x00, 0x36, 0x02, 0x00,
+    0x41, ...signedLeb(address), 0x41, ...signedLeb(delta), 0x40, 0x00, 0x36, 0x02, 0x00,
+    0x41, ...signedLeb(address + 4), 0x3f, 0x00, 0x36, 0x02, 0x00,
   ];
-}
-
-function signed(value: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = value & 0x7f;
-    value >>= 7;
-    const done = (value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0);
-    out.push(done ? byte : byte | 0x80);
-    if (done) return out;
-  }
 }
 
 /** A command whose `_start` runs `code`, with one page of memory that may grow to `maximum`, exported as "memory". */
@@ -195,9 +173,9 @@ test('on a memory an earlier run grew, memory.grow and memory.size answer as on 
 test('what a run wrote past its own size is gone before the next run grows into it', () => {
   // Writes 42 at the start of page 2, then grows by 2 pages and reads the word there back at 0.
   const code = [
-    0x41, ...signed(2 * WASM_PAGE_BYTES), 0x41, 0x2a, 0x36, 0x02, 0x00,
+    0x41, ...signedLeb(2 * WASM_PAGE_BYTES), 0x41, 0x2a, 0x36, 0x02, 0x00,
     0x41, 0x02, 0x40, 0x00, 0x1a,
-    0x41, 0x00, 0x41, ...signed(2 * WASM_PAGE_BYTES), 0x28, 0x02, 0x00, 0x36, 0x02, 0x00,
+    0x41, 0x00, 0x41, ...signedLeb(2 * WASM_PAGE_BYTES), 0x28, 0x02, 0x00, 0x36, 0x02, 0x00,
   ];
   const rewritten = importDefinedMemory(limitMemory(command(code, 4), 64, 'stray.wasm'));
   const memoryImport = rewritten.memoryImport;
