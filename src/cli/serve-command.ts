@@ -84,7 +84,7 @@ export async function serve(options: ServeOptions, logger: Logger): Promise<void
   const server: WasioServer = new WasioServer({ config, runtime, logger, ...(group === undefined ? {} : { group }) });
   // Listening means ready: the first request finds its module compiled.
   await warmUp(config, runtime, logger, 'whole');
-  // What compiling left (file bytes and their rewrites: about 9 MB per Go module) goes now,
+  // What compiling left (each module's file bytes and two rewritten copies of them) goes now,
   // while nothing is served, instead of at V8's first full collection under load.
   collectGarbage();
   const address = await server.listen(config.port, config.host);

@@ -2,8 +2,8 @@
  * Memory reuse between runs of a module: a worker gives the next run of a module the memory
  * of its last run, cleaned, instead of a new one. A new memory costs more than its size
  * suggests: each page the guest touches is a page fault, growing it maps more, and each one
- * is external memory that brings V8's next full collection closer. A Go guest pays about 6 ms
- * of a 10 ms run for those.
+ * is external memory that brings V8's next full collection closer. A Go guest paid about half
+ * of its 12 ms run for those.
  *
  * The host can only hand in a memory the module imports, so `importDefinedMemory` rewrites,
  * once at load, the memory a module defines into an import (`wasio.memory`). Only a memory

@@ -89,6 +89,11 @@ test('a kept memory is zeroed, a grown one is not kept unless the guest keeps it
   const grown = spares.take(1, ownSize);
   assert.equal(grown, again, 'a grown memory of a guest that keeps its own size is kept');
   assert.ok(new Uint8Array(grown.buffer).every((byte) => byte === 0), 'every byte of it, grown part included, is zero');
+  const large = new WebAssembly.Memory({ initial: 1, maximum: 2048 });
+  large.grow(REUSABLE_MEMORY_BYTES / WASM_PAGE_BYTES);
+  const roomy = new SpareMemories(2 * REUSABLE_MEMORY_BYTES);
+  roomy.keep(5, large, { ...ownSize, maximum: 2048 });
+  assert.notEqual(roomy.take(5, { ...ownSize, maximum: 2048 }), large, 'a memory grown past REUSABLE_MEMORY_BYTES is let go');
   const [a, b, c] = [2, 3, 4].map((id) => spares.take(id, memoryImport)) as [WebAssembly.Memory, WebAssembly.Memory, WebAssembly.Memory];
   spares.keep(2, a, memoryImport);
   spares.keep(3, b, memoryImport);
