@@ -8,7 +8,8 @@
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { prettyFactory } from 'pino-pretty';
-import { combinedLogLine, isAccessLogLine } from '../http/access-log.js';
+import { combinedLogLine, isAccessLogLine, isoTimeNow } from '../http/access-log.js';
+import { BatchedOutput } from './batched-output.js';
 import { CliUsageError } from './errors.js';
 
 export const LOG_FORMATS = ['json', 'pretty', 'apache'] as const;
@@ -87,13 +88,12 @@ function parsedLines(write: (entry: LogEntry) => void): DestinationStream {
 
 /** A pino logger writing in `settings.format` to `outputs` (the process's own by default). */
 export function createLogger(settings: LogSettings = logSettings({}), outputs: LogOutputs = process): Logger {
-  const options = { level: settings.level, base: null, timestamp: pino.stdTimeFunctions.isoTime };
+  // The access line is written by hand in the same shape (`accessLogLine`), with the same clock.
+  const options = { level: settings.level, base: null, timestamp: (): string => `,"time":"${isoTimeNow()}"` };
   switch (settings.format) {
     case 'json':
-      // The process's own stdout is written asynchronously: lines logged while a write is under
-      // way go out together in the next one, so a busy server makes far fewer system calls.
-      // pino flushes what is left when the process exits.
-      return pino(options, outputs === process ? pino.destination({ dest: 1, sync: false }) : outputs.stdout as DestinationStream);
+      // The process's own stdout gets its lines in batches (see batched-output.ts).
+      return pino(options, outputs === process ? new BatchedOutput(1) : outputs.stdout as DestinationStream);
     case 'pretty': {
       const readable = readableLines(isTerminal(outputs.stdout));
       return pino(options, parsedLines((entry) => outputs.stdout.write(readable(entry))));

@@ -21,6 +21,7 @@ import {
   type PoolStats, type Runtime,
 } from '../runtime/index.js';
 import { requestEndChannel } from './diagnostics.js';
+import { SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from './metric-series.js';
 
 /** The `route` label of requests that matched no route (404). */
 export const UNMATCHED_ROUTE = '(unmatched)';
@@ -56,27 +57,29 @@ export class ServerMetrics {
   /** `server` is the publisher of this server's `wasio:request:end` and body-limit messages. */
   constructor(server: object, runtime: Runtime) {
     const registers = [this.registry];
-    const requests = new Counter({
+    // The metrics counted for every request and instance keep their numbers in plain objects
+    // found once per label set (`metric-series.ts`); the rarer ones are prom-client's own.
+    const requests = new SeriesCounter({
       name: 'wasio_http_requests_total', help: 'Instrument requests answered, by route, method and status.',
       labelNames: ['route', 'method', 'status'] as const, registers,
     });
-    const requestDuration = new Histogram({
+    const requestDuration = new SeriesHistogram({
       name: 'wasio_http_request_duration_seconds', help: 'Time from a request\'s arrival to the end of its response.',
       labelNames: ['route'] as const, buckets: LATENCY_BUCKETS, registers,
     });
-    const cacheHits = new Counter({
+    const cacheHits = new SeriesCounter({
       name: 'wasio_response_cache_hits_total', help: 'Requests answered from the response cache (304 included).',
       labelNames: ['route'] as const, registers,
     });
-    const cacheMisses = new Counter({
+    const cacheMisses = new SeriesCounter({
       name: 'wasio_response_cache_misses_total', help: 'Cacheable requests the response cache could not answer.',
       labelNames: ['route'] as const, registers,
     });
-    const queueWait = new Histogram({
+    const queueWait = new SeriesHistogram({
       name: 'wasio_queue_wait_seconds', help: 'Time an instance waited for a worker before it started.',
       labelNames: ['route'] as const, buckets: LATENCY_BUCKETS, registers,
     });
-    const instanceRun = new Histogram({
+    const instanceRun = new SeriesHistogram({
       name: 'wasio_instance_run_seconds', help: 'Time an instance ran on its worker (instantiate and _start), until it ended or was stopped.',
       labelNames: ['route'] as const, buckets: LATENCY_BUCKETS, registers,
     });
@@ -112,9 +115,9 @@ export class ServerMetrics {
     }
     collectDefaultMetrics({ register: this.registry });
 
-    // The series of each label set, found once: finding one by its labels on every request
-    // (sorting and joining them) costs more than the count.
-    const seriesOf = <Series>(found: Map<string, Series>, key: string, find: () => Series): Series => {
+    // The series of each label set, found once: building its labels on every request costs
+    // more than the count.
+    const seriesOf = <Series>(found: Map<string, Series>, key: string, find: () => NoInfer<Series>): Series => {
       let series = found.get(key);
       if (series === undefined) {
         series = find();
@@ -122,27 +125,26 @@ export class ServerMetrics {
       }
       return series;
     };
-    type RouteCounter = ReturnType<typeof cacheHits.labels>;
-    type RouteHistogram = ReturnType<typeof requestDuration.labels>;
-    const requestSeries = new Map<string, ReturnType<typeof requests.labels>>();
-    const routeSeries = new Map<string, { duration: RouteHistogram; hits: RouteCounter; misses: RouteCounter }>();
-    const instanceSeries = new Map<string, { queueWait: RouteHistogram; run: RouteHistogram }>();
+    const requestSeries = new Map<string, CounterSeries>();
+    const routeSeries = new Map<string, { duration: HistogramSeries; hits?: CounterSeries; misses?: CounterSeries }>();
+    const instanceSeries = new Map<string, { queueWait: HistogramSeries; run: HistogramSeries }>();
     this.unsubscribers.push(
       subscribe(requestEndChannel, (message) => {
         if (message.server !== server) return;
         const route = message.route ?? UNMATCHED_ROUTE;
         seriesOf(requestSeries, `${route}\0${message.method}\0${message.status}`,
-          () => requests.labels({ route, method: message.method, status: message.status })).inc();
-        const series = seriesOf(routeSeries, route,
-          () => ({ duration: requestDuration.labels({ route }), hits: cacheHits.labels({ route }), misses: cacheMisses.labels({ route }) }));
+          () => requests.series({ route, method: message.method, status: message.status })).inc();
+        const series = seriesOf(routeSeries, route, () => ({ duration: requestDuration.series({ route }) }));
         series.duration.observe(message.durationMs / 1000);
-        if (message.cache === 'HIT') series.hits.inc();
-        if (message.cache === 'MISS') series.misses.inc();
+        // A route's cache series are found at its first hit or miss, so a route that is not
+        // cached shows none.
+        if (message.cache === 'HIT') (series.hits ??= cacheHits.series({ route })).inc();
+        if (message.cache === 'MISS') (series.misses ??= cacheMisses.series({ route })).inc();
       }),
       subscribe(instanceEndChannel, (message) => {
         if (!runtime.published(message.pool)) return;
         const series = seriesOf(instanceSeries, message.group,
-          () => ({ queueWait: queueWait.labels({ route: message.group }), run: instanceRun.labels({ route: message.group }) }));
+          () => ({ queueWait: queueWait.series({ route: message.group }), run: instanceRun.series({ route: message.group }) }));
         series.queueWait.observe(message.queueMs / 1000);
         series.run.observe(message.runMs / 1000);
       }),

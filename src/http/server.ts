@@ -8,10 +8,10 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import { createServer as createSecureServer } from 'node:https';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
+import { symbols as pinoSymbols, type DestinationStream, type Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { limitExceededChannel, type Runtime } from '../runtime/index.js';
-import { ACCESS_LOG_MESSAGE, accessLogFields, type AnsweredResponse } from './access-log.js';
+import { accessLogFields, accessLogLine, isoTimeNow, type AnsweredResponse } from './access-log.js';
 import { loadAssets, type AssetPage, type StaticAsset } from './assets.js';
 import { BodyTooLargeError, readLimitedBody } from './body.js';
 import { DirectReply } from './direct-reply.js';
@@ -94,6 +94,8 @@ export class WasioServer {
   private readonly assets: readonly StaticAsset[];
   /** Paths the built-in pages claim, which the direct path leaves to the framework. */
   private readonly reservedPaths: ReadonlySet<string>;
+  /** Where the logger writes its lines: access lines are written there directly (`accessLogLine`). */
+  private readonly logOutput: DestinationStream;
 
   constructor(private readonly options: ServerOptions) {
     this.cacheBackend = createCacheBackend(options.config.cache, options.config.cache_size, options.logger);
@@ -102,6 +104,7 @@ export class WasioServer {
     this.metrics = new ServerMetrics(this, options.runtime);
     this.assets = loadAssets();
     this.reservedPaths = new Set([...BUILTIN_PATHS, ...this.assets.map((asset) => asset.path)]);
+    this.logOutput = (options.logger as unknown as Record<symbol, DestinationStream>)[pinoSymbols.streamSym] as DestinationStream;
     // HTTPS when the config names a certificate; read (and checked) now, so a bad file stops the start.
     const tls = options.config.tls === undefined ? undefined : readTlsFiles(options.config.tls);
     this.app = Fastify({
@@ -230,7 +233,7 @@ export class WasioServer {
   /** Writes the access-log line of an answered request and announces it. */
   private recordAnswered(request: IncomingMessage, id: string, response: AnsweredResponse, trace: InstrumentTrace): void {
     const { logger } = this.options;
-    if (logger.isLevelEnabled('info')) logger.info({ reqId: id, ...accessLogFields(request, response, trace) }, ACCESS_LOG_MESSAGE);
+    if (logger.isLevelEnabled('info')) this.logOutput.write(accessLogLine(isoTimeNow(), id, accessLogFields(request, response, trace)));
     // The stats and the metrics count instrument requests from this event; built-in pages are not counted.
     if (!trace.builtin && requestEndChannel.hasSubscribers) {
       requestEndChannel.publish({
