@@ -14,6 +14,10 @@
  * `--processes N` is handed to `wasio serve`. `--cases` runs only the cases whose name
  * contains one of the substrings (case-insensitive); the ceiling always runs.
  *
+ * Each round ends with two floors (`floor-server.ts`), bare `node:http` servers in as many
+ * processes as the server (at least two): the ceiling's own answer, and the headers and access
+ * line of a cache hit. They show how far a case is from what `node:http` allows at all.
+ *
  * The servers write their logs to files in a scratch folder, as a deployment would, so a
  * server never waits for this process (which wrk blocks) to read its output; the port each
  * listens on is read from its log file.
@@ -23,7 +27,7 @@ import {
   closeSync, existsSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync,
 } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -50,6 +54,7 @@ const CLI = join(REPO, 'dist/src/cli/main.js');
 const EXAMPLES = join(REPO, 'examples/instruments');
 /** Go builds of example instruments (scripts/build-bench-instruments.sh): same answers, other language. */
 const BENCH_INSTRUMENTS = join(REPO, 'bench/instruments');
+const FLOOR_SERVER = join(REPO, 'dist/bench/floor-server.js');
 
 const ALL_CASES: readonly Case[] = [
   { name: 'tiny C instrument', path: '/tiny_hello?name=Bench' },
@@ -74,6 +79,9 @@ const DURATION_S = Number(options.duration);
 const CONNECTIONS = Number(options.connections);
 const ROUNDS = Number(options.rounds);
 const HAS_WRK = spawnSync('wrk', ['--version']).error === undefined;
+const SERVER_PROCESSES = options.processes === 'auto' ? availableParallelism() : Number(options.processes ?? 1);
+/** The floors run with as many processes as the server, and with two when it runs one. */
+const FLOOR_PROCESSES = Math.max(2, Number.isInteger(SERVER_PROCESSES) ? SERVER_PROCESSES : 1);
 /** Extra arguments of every `wasio serve`. */
 const SERVE_ARGS: readonly string[] = options.processes === undefined ? [] : ['--processes', options.processes];
 const CASE_FILTERS = (options.cases ?? '').split(',').map((filter) => filter.trim().toLowerCase()).filter((filter) => filter !== '');
@@ -357,6 +365,23 @@ async function startCeiling(scratch: string): Promise<Server> {
   }
 }
 
+/** How the floors (`floor-server.ts`) answer, and the name of their row. */
+const FLOORS = [
+  { mode: 'hello', name: `floor: ceiling in ${FLOOR_PROCESSES} processes` },
+  { mode: 'cache-hit', name: `floor: a cache hit's headers and access line, bare node:http, ${FLOOR_PROCESSES} processes` },
+] as const;
+
+async function startFloor(scratch: string, mode: string): Promise<Server> {
+  const floor = spawnLogged([FLOOR_SERVER, mode, String(FLOOR_PROCESSES)], join(scratch, `floor-${mode}.log`));
+  try {
+    const port = await waitForLogLine(floor, (line) => /^floor port (\d+)$/.exec(line)?.[1], 'its port', 10_000);
+    return { ...floor, port: Number(port) };
+  } catch (error) {
+    await stop(floor.child);
+    throw error;
+  }
+}
+
 async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'wasio-bench-'));
   const results = new Map<string, Measurement[]>();
@@ -384,6 +409,15 @@ async function main(): Promise<void> {
             const now = treeRssMb(wasio.child.pid as number);
             if (now.mb > rss.mb) rss = now;
           }
+          // Started for their turn only, so they take nothing from the cases.
+          for (const { mode, name } of FLOORS) {
+            const floor = await startFloor(scratch, mode);
+            try {
+              record(name, await load(`http://127.0.0.1:${floor.port}/fibonacci?n=25`, false, scratch));
+            } finally {
+              await stop(floor.child);
+            }
+          }
         }
       } finally {
         await stop(wasio.child);
@@ -403,7 +437,7 @@ async function main(): Promise<void> {
     return runs.reduce((a, b) => (b.requestsPerSecond > a.requestsPerSecond ? b : a), runs[0] as Measurement);
   };
   const ceilingRate = best('ceiling').requestsPerSecond;
-  const rows = ['ceiling', ...CASES.map((benchCase) => benchCase.name)].map((name) => {
+  const rows = ['ceiling', ...CASES.map((benchCase) => benchCase.name), ...FLOORS.map((floor) => floor.name)].map((name) => {
     const m = best(name);
     return `| ${name} | ${m.requestsPerSecond.toFixed(0)} | ${m.p50Ms.toFixed(2)} | ${m.p99Ms.toFixed(2)} | ${m.errors} | ${(m.requestsPerSecond / ceilingRate).toFixed(4)} |`;
   });
