@@ -351,18 +351,24 @@ async function coldStart(scratch: string): Promise<ColdStart> {
   }
 }
 
-/** The ceiling: a bare `node:http` server in its own process (wrk blocks this one). */
-async function startCeiling(scratch: string): Promise<Server> {
-  const source = "require('node:http').createServer((q, s) => s.end('Hello'))" +
-    ".listen(0, '127.0.0.1', function () { console.log('ceiling port ' + this.address().port); });";
-  const ceiling = spawnLogged(['-e', source], join(scratch, 'ceiling.log'));
+/** A server process that prints `<label> port N` once it listens, and that port. */
+async function startAnnounced(scratch: string, args: readonly string[], name: string, label: string): Promise<Server> {
+  const server = spawnLogged(args, join(scratch, `${name}.log`));
+  const announcement = new RegExp(`^${label} port (\\d+)$`);
   try {
-    const port = await waitForLogLine(ceiling, (line) => /^ceiling port (\d+)$/.exec(line)?.[1], 'its port', 10_000);
-    return { ...ceiling, port: Number(port) };
+    const port = await waitForLogLine(server, (line) => announcement.exec(line)?.[1], 'its port', 10_000);
+    return { ...server, port: Number(port) };
   } catch (error) {
-    await stop(ceiling.child);
+    await stop(server.child);
     throw error;
   }
+}
+
+/** The ceiling: a bare `node:http` server in its own process (wrk blocks this one). */
+function startCeiling(scratch: string): Promise<Server> {
+  const source = "require('node:http').createServer((q, s) => s.end('Hello'))" +
+    ".listen(0, '127.0.0.1', function () { console.log('ceiling port ' + this.address().port); });";
+  return startAnnounced(scratch, ['-e', source], 'ceiling', 'ceiling');
 }
 
 /** How the floors (`floor-server.ts`) answer, and the name of their row. */
@@ -371,15 +377,8 @@ const FLOORS = [
   { mode: 'cache-hit', name: `floor: a cache hit's headers and access line, bare node:http, ${FLOOR_PROCESSES} processes` },
 ] as const;
 
-async function startFloor(scratch: string, mode: string): Promise<Server> {
-  const floor = spawnLogged([FLOOR_SERVER, mode, String(FLOOR_PROCESSES)], join(scratch, `floor-${mode}.log`));
-  try {
-    const port = await waitForLogLine(floor, (line) => /^floor port (\d+)$/.exec(line)?.[1], 'its port', 10_000);
-    return { ...floor, port: Number(port) };
-  } catch (error) {
-    await stop(floor.child);
-    throw error;
-  }
+function startFloor(scratch: string, mode: string): Promise<Server> {
+  return startAnnounced(scratch, [FLOOR_SERVER, mode, String(FLOOR_PROCESSES)], `floor-${mode}`, 'floor');
 }
 
 async function main(): Promise<void> {
