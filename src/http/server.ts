@@ -60,6 +60,11 @@ interface StatsPart {
 export interface ServerOptions {
   readonly config: Config;
   readonly runtime: Runtime;
+  /**
+   * Access lines skip pino's serializer and go straight to this logger's destination, in the
+   * shape of `createLogger`'s loggers (no base fields, ISO time, `reqId`): give a root logger
+   * made that way, or its lines and the access lines will differ in shape.
+   */
   readonly logger: Logger;
   /** The other processes serving the same config, when there are several. */
   readonly group?: ProcessGroup;
