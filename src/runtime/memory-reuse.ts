@@ -23,7 +23,7 @@
  */
 import { leb, Reader, signedLeb, WASM_PAGE_BYTES, type LimitedModule, type MemoryImport } from './memory-limit.js';
 import { zeroDirtyPages } from './page-cleaner.js';
-import { UnknownInstruction, valueType, walkCode } from './wasm-instructions.js';
+import { opcodeSet, UnknownInstruction, valueType, walkCode } from './wasm-instructions.js';
 
 /** The largest memory a worker keeps for a next run: cleaning costs about 0.03 ms per MiB. */
 export const REUSABLE_MEMORY_BYTES = 64 * 2 ** 20;
@@ -60,7 +60,7 @@ const OP_MEMORY_GROW = 0x40;
 const OP_CALL = 0x10;
 const OP_GLOBAL_GET = 0x23;
 const OP_GLOBAL_SET = 0x24;
-const SIZE_INSTRUCTIONS: ReadonlySet<number> = new Set([OP_MEMORY_SIZE, OP_MEMORY_GROW]);
+const SIZE_INSTRUCTIONS = opcodeSet([OP_MEMORY_SIZE, OP_MEMORY_GROW]);
 /** Pages of the largest 32-bit memory: a larger `memory.grow` always fails. */
 const MAX_PAGES = 65_536;
 

@@ -83,16 +83,26 @@ const ATOMIC_FENCE = 0x03;
 /** After 0xFE: every atomic instruction has a memarg, except the fence. */
 const ATOMIC_OPCODES = immediateTable(0x4f, [[MEMARG, 0x00, 0x02], [NONE, ATOMIC_FENCE], [MEMARG, 0x10, 0x4e]]);
 
+/** Which single-byte opcodes a walk reports: 1 at the wanted ones' places. */
+export type OpcodeSet = Uint8Array;
+
+/** The set of `opcodes`, for `walkCode`. */
+export function opcodeSet(opcodes: readonly number[]): OpcodeSet {
+  const set = new Uint8Array(256);
+  for (const opcode of opcodes) set[opcode] = 1;
+  return set;
+}
+
 /** Called with a wanted instruction's opcode and the offsets of its first byte and of the byte after it. */
 export type InstructionVisitor = (opcode: number, start: number, end: number) => void;
 
 /**
  * Decodes the code of one function body, from `reader.offset` (just past the local
  * declarations) to its final `end`, and calls `visit` for each instruction whose opcode is one
- * of `wanted` (single-byte opcodes). Leaves the reader just past the body's final `end`.
+ * in `wanted` (single-byte opcodes). Leaves the reader just past the body's final `end`.
  * Throws `UnknownInstruction` on anything it cannot decode.
  */
-export function walkCode(reader: Reader, wanted: ReadonlySet<number>, visit: InstructionVisitor): void {
+export function walkCode(reader: Reader, wanted: OpcodeSet, visit: InstructionVisitor): void {
   let depth = 0;
   // Most instructions have no immediate or a single number: those are stepped over here, with
   // the offset in a local (several times faster on a large module), the others by the reader.
@@ -114,13 +124,19 @@ export function walkCode(reader: Reader, wanted: ReadonlySet<number>, visit: Ins
       let byte: number;
       do byte = bytes[offset++] as number; while (byte & 0x80);
       if (opcode === OP_DELEGATE && depth-- === 0) throw new UnknownInstruction('delegate outside any block');
+    } else if (kind === MEMARG && (bytes[offset] as number) < 0x80) {
+      // Loads and stores, the commonest instructions with two numbers: an alignment of one
+      // byte (bit 6: a memory index follows), then the offset.
+      let byte = bytes[offset++] as number;
+      if (byte & MEMARG_HAS_MEMORY_INDEX) do byte = bytes[offset++] as number; while (byte & 0x80);
+      do byte = bytes[offset++] as number; while (byte & 0x80);
     } else {
       reader.offset = offset;
       skipImmediates(reader, opcode, kind);
       if (BLOCK_OPENERS.has(opcode)) depth++;
       offset = reader.offset;
     }
-    if (wanted.has(opcode)) visit(opcode, start, offset);
+    if (wanted[opcode] === 1) visit(opcode, start, offset);
   }
   throw new UnknownInstruction('a function body runs past the end of its section');
 }

@@ -201,6 +201,23 @@ test('what a run wrote past its own size is gone before the next run grows into 
   assert.ok(new Uint8Array(spares.take(1, memoryImport).buffer).every((byte) => byte === 0), 'nothing of it reaches the next run');
 });
 
+test('loads and stores of every shape are stepped over, so the size instruction after them is found', () => {
+  const code = [
+    0x41, 0x00, 0x28, 0x02, 0x80, 0x80, 0x04, 0x1a, // i32.load, its offset (65536) in three bytes
+    0x41, 0x00, 0x28, 0x82, 0x00, 0x00, 0x1a, // its alignment in two bytes
+    // Memory 0 named (the multi-memory form), offset 63: the byte of memory.size, which a walk
+    // that missed the index would take for one.
+    0x41, 0x00, 0x28, 0x42, 0x00, 0x3f, 0x1a,
+    0x41, 0x00, 0x41, 0x07, 0x36, 0x42, 0x00, 0x84, 0x01, // i32.store, memory 0 named, offset 132
+    0x3f, 0x00, 0x1a, // memory.size
+  ];
+  const rewritten = importDefinedMemory(limitMemory(command(code, 4), 64, 'loads.wasm'));
+  assert.ok(rewritten.memoryImport?.pagesExport !== undefined, 'the module was rewritten');
+  const hex = Buffer.from(rewritten.bytes).toString('hex');
+  // The body's memory.size became global.get of the appended global (index 0: the module has none).
+  assert.ok(hex.includes(`${Buffer.from(code.slice(0, -3)).toString('hex')}2300`), 'memory.size after the loads is rewritten');
+});
+
 test('a module whose code the rewrite cannot read, or that sizes another memory than memory 0, stays as it is', () => {
   const otherMemory = command([0x3f, 0x01, 0x1a], 4);
   const unknownOpcode = command([0xfd, 0xff, 0x7f, 0x1a], 4);
