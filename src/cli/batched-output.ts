@@ -18,9 +18,12 @@ import { writeSync } from 'node:fs';
 const RETRY_CODES = new Set(['EAGAIN', 'EWOULDBLOCK']);
 const RETRY_PAUSE_MS = 1;
 
+/** Never notified: waiting on it is a sleep. */
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+
 /** Blocks this thread for `ms` without spinning: the one way to wait inside a synchronous write. */
 function pause(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  Atomics.wait(SLEEPER, 0, 0, ms);
 }
 
 export interface BatchedOutputOptions {

@@ -82,16 +82,20 @@ output.write('{"b":2}\\n');`);
   assert.equal(exited.stdout, '{"c":3}\n');
 });
 
-test('a reader that falls behind gets every line, whole and in order', async () => {
-  const lines = 20_000;
-  const ended = await child(`const output = new BatchedOutput(1, { delayMs: 1, maxChars: 64 * 1024 });
+for (const blocking of [true, false]) {
+  test(`a reader that falls behind gets every line, whole and in order (${blocking ? 'blocking' : 'non-blocking'} descriptor)`, async () => {
+    const lines = 20_000;
+    // Node's own handle on a pipe makes its descriptor non-blocking: a full pipe then refuses writes (EAGAIN).
+    const nonBlocking = blocking ? '' : `const { Socket } = await import('node:net'); new Socket({ fd: 1, readable: false }).unref();\n`;
+    const ended = await child(`${nonBlocking}const output = new BatchedOutput(1, { delayMs: 1, maxChars: 64 * 1024 });
 for (let n = 0; n < ${lines}; n++) output.write(JSON.stringify({ n, pad: 'x'.repeat(40) }) + '\\n');`, 300);
-  assert.equal(ended.code, 0, ended.stderr);
-  const received = ended.stdout.split('\n');
-  assert.equal(received.pop(), '', 'the output ends with a whole line');
-  assert.equal(received.length, lines);
-  received.forEach((line, n) => assert.deepEqual(JSON.parse(line), { n, pad: 'x'.repeat(40) }));
-});
+    assert.equal(ended.code, 0, ended.stderr);
+    const received = ended.stdout.split('\n');
+    assert.equal(received.pop(), '', 'the output ends with a whole line');
+    assert.equal(received.length, lines);
+    received.forEach((line, n) => assert.deepEqual(JSON.parse(line), { n, pad: 'x'.repeat(40) }));
+  });
+}
 
 test('a reader that is gone does not stop the process', async () => {
   const ended = await child(`const output = new BatchedOutput(1, { delayMs: 1 });

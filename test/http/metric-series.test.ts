@@ -26,6 +26,24 @@ const LABEL_SETS: readonly LabelValues<'route' | 'method'>[] = [
   { route: '/no-method' },
 ];
 
+/** A prom-client Histogram and a `SeriesHistogram` of the same configuration, each in a registry of its own. */
+function twinHistograms<T extends string>(config: { name: string; help: string; labelNames?: readonly T[]; buckets: readonly number[] }) {
+  const reference = new Registry();
+  const ours = new Registry();
+  const histogram = new Histogram<T>({ ...config, labelNames: config.labelNames ?? [], buckets: [...config.buckets], registers: [reference] });
+  const seriesHistogram = new SeriesHistogram<T>({ ...config, registers: [ours] });
+  return { reference, ours, histogram, seriesHistogram };
+}
+
+/** A prom-client Counter and a `SeriesCounter` of the same configuration, each in a registry of its own. */
+function twinCounters<T extends string>(config: { name: string; help: string; labelNames?: readonly T[] }) {
+  const reference = new Registry();
+  const ours = new Registry();
+  const counter = new Counter<T>({ ...config, labelNames: config.labelNames ?? [], registers: [reference] });
+  const seriesCounter = new SeriesCounter<T>({ ...config, registers: [ours] });
+  return { reference, ours, counter, seriesCounter };
+}
+
 /** Throws unless both registries give the same text, the same JSON values, and the same text once merged with themselves. */
 async function assertSameExport(reference: Registry, ours: Registry, context: string): Promise<void> {
   const text = await reference.metrics();
@@ -38,11 +56,7 @@ async function assertSameExport(reference: Registry, ours: Registry, context: st
 
 describe('SeriesHistogram', () => {
   test('exports what prom-client\'s Histogram exports for the same observations', async () => {
-    const reference = new Registry();
-    const ours = new Registry();
-    const config = { name: 'latency_seconds', help: 'Latency.', labelNames: ['route', 'method'] as const, buckets: BUCKETS };
-    const histogram = new Histogram({ ...config, registers: [reference] });
-    const seriesHistogram = new SeriesHistogram({ ...config, registers: [ours] });
+    const { reference, ours, histogram, seriesHistogram } = twinHistograms({ name: 'latency_seconds', help: 'Latency.', labelNames: ['route', 'method'] as const, buckets: BUCKETS });
     await assertSameExport(reference, ours, 'before any observation');
 
     for (const [index, value] of VALUES.entries()) {
@@ -69,11 +83,7 @@ describe('SeriesHistogram', () => {
   });
 
   test('a series is found by its values, whatever their key order or type', async () => {
-    const reference = new Registry();
-    const ours = new Registry();
-    const config = { name: 'size', help: 'Size.', labelNames: ['route', 'status'] as const, buckets: BUCKETS };
-    const histogram = new Histogram({ ...config, registers: [reference] });
-    const seriesHistogram = new SeriesHistogram({ ...config, registers: [ours] });
+    const { reference, ours, histogram, seriesHistogram } = twinHistograms({ name: 'size', help: 'Size.', labelNames: ['route', 'status'] as const, buckets: BUCKETS });
     for (const labels of [{ route: '/a', status: 200 }, { status: 200, route: '/a' }, { route: '/a', status: '200' }]) {
       histogram.observe(labels, 1);
       seriesHistogram.series(labels).observe(1);
@@ -83,11 +93,7 @@ describe('SeriesHistogram', () => {
   });
 
   test('without labels, its one series is shown from the start', async () => {
-    const reference = new Registry();
-    const ours = new Registry();
-    const config = { name: 'compile_seconds', help: 'Compile time.', buckets: BUCKETS };
-    const histogram = new Histogram({ ...config, registers: [reference] });
-    const seriesHistogram = new SeriesHistogram({ ...config, registers: [ours] });
+    const { reference, ours, histogram, seriesHistogram } = twinHistograms({ name: 'compile_seconds', help: 'Compile time.', buckets: BUCKETS });
     await assertSameExport(reference, ours, 'before any observation');
     assert.match(await ours.metrics(), /^compile_seconds_count 0$/m);
     for (const value of VALUES) {
@@ -98,11 +104,7 @@ describe('SeriesHistogram', () => {
   });
 
   test('refuses a value that is not a number, and a label it does not have, as prom-client does', async () => {
-    const reference = new Registry();
-    const ours = new Registry();
-    const config = { name: 'latency_seconds', help: 'Latency.', labelNames: ['route'] as const, buckets: BUCKETS };
-    const histogram = new Histogram({ ...config, registers: [reference] });
-    const seriesHistogram = new SeriesHistogram({ ...config, registers: [ours] });
+    const { reference, ours, histogram, seriesHistogram } = twinHistograms({ name: 'latency_seconds', help: 'Latency.', labelNames: ['route'] as const, buckets: BUCKETS });
     histogram.observe({ route: '/a' }, 1);
     const series = seriesHistogram.series({ route: '/a' });
     series.observe(1);
@@ -127,11 +129,7 @@ describe('SeriesHistogram', () => {
 
 describe('SeriesCounter', () => {
   test('exports what prom-client\'s Counter exports for the same counts, scrape after scrape', async () => {
-    const reference = new Registry();
-    const ours = new Registry();
-    const config = { name: 'requests_total', help: 'Requests.', labelNames: ['route', 'method', 'status'] as const };
-    const counter = new Counter({ ...config, registers: [reference] });
-    const seriesCounter = new SeriesCounter({ ...config, registers: [ours] });
+    const { reference, ours, counter, seriesCounter } = twinCounters({ name: 'requests_total', help: 'Requests.', labelNames: ['route', 'method', 'status'] as const });
     await assertSameExport(reference, ours, 'before any count');
 
     // Found before any count, as prom-client's inc(labels, 0) shows a label set from the start.
@@ -156,10 +154,7 @@ describe('SeriesCounter', () => {
   });
 
   test('without labels, it shows zero from the start', async () => {
-    const reference = new Registry();
-    const ours = new Registry();
-    const counter = new Counter({ name: 'compiles_total', help: 'Compiles.', registers: [reference] });
-    const seriesCounter = new SeriesCounter({ name: 'compiles_total', help: 'Compiles.', registers: [ours] });
+    const { reference, ours, counter, seriesCounter } = twinCounters({ name: 'compiles_total', help: 'Compiles.' });
     await assertSameExport(reference, ours, 'before any count');
     counter.inc();
     counter.inc();
