@@ -24,6 +24,11 @@ export interface MemoryImport {
 export interface LimitedModule {
   readonly bytes: Uint8Array;
   readonly memoryImport: MemoryImport | undefined;
+  /**
+   * Set when an instance of the module can run again once its memory and these exported
+   * globals (every mutable one) are back as instantiation left them (see instance-reuse).
+   */
+  readonly resetGlobals?: readonly string[] | undefined;
 }
 
 const SECTION_IMPORT = 2;

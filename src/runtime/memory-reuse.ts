@@ -22,6 +22,7 @@
  * memory before keeping it, so nothing of one request reaches the next.
  */
 import { leb, Reader, signedLeb, WASM_PAGE_BYTES, type LimitedModule, type MemoryImport } from './memory-limit.js';
+import type { ReusableInstance } from './instance-reuse.js';
 import { zeroDirtyPages } from './page-cleaner.js';
 import { opcodeSet, UnknownInstruction, valueType, walkCode } from './wasm-instructions.js';
 
@@ -37,6 +38,7 @@ const SECTION_TYPE = 1;
 const SECTION_IMPORT = 2;
 const SECTION_FUNCTION = 3;
 const SECTION_MEMORY = 5;
+const SECTION_START = 8;
 const SECTION_GLOBAL = 6;
 const SECTION_EXPORT = 7;
 const SECTION_CODE = 10;
@@ -60,7 +62,16 @@ const OP_MEMORY_GROW = 0x40;
 const OP_CALL = 0x10;
 const OP_GLOBAL_GET = 0x23;
 const OP_GLOBAL_SET = 0x24;
-const SIZE_INSTRUCTIONS = opcodeSet([OP_MEMORY_SIZE, OP_MEMORY_GROW]);
+const OP_TABLE_SET = 0x26;
+const PREFIX_MISC = 0xfc;
+/** After 0xFC: data.drop, table.init, elem.drop, table.copy, table.grow, table.fill. */
+const STATE_CHANGING_MISC = new Set([9, 12, 13, 14, 15, 17]);
+/** What the code walk looks for: size instructions, and the ones that change tables or drop segments. */
+const CODE_INSTRUCTIONS = opcodeSet([OP_MEMORY_SIZE, OP_MEMORY_GROW, OP_TABLE_SET, PREFIX_MISC]);
+const NO_INSTRUCTIONS = opcodeSet([]);
+const V128 = 0x7b;
+/** Mutable globals are exported under this prefix and their index, so a used instance can be reset. */
+export const GLOBAL_EXPORT_PREFIX = 'wasio_global_';
 /** Pages of the largest 32-bit memory: a larger `memory.grow` always fails. */
 const MAX_PAGES = 65_536;
 
@@ -144,7 +155,11 @@ function importMemory(bytes: Uint8Array): LimitedModule | undefined {
   ]);
   const guestSize = ownSizeSections(bytes, sections, initial);
   if (guestSize === 'unknown') return undefined;
-  if (guestSize !== undefined) for (const [id, content] of guestSize) contents.set(id, content);
+  for (const [id, content] of guestSize.contents) contents.set(id, content);
+  const resetGlobals = guestSize.changesTablesOrSegments || find(SECTION_START) !== undefined
+    ? undefined : mutableGlobalExports(bytes, sections, exported.names);
+  const exportEntries = [...guestSize.exportEntries, ...(resetGlobals?.entries ?? [])];
+  if (exportEntries.length > 0) contents.set(SECTION_EXPORT, appended(bytes, find(SECTION_EXPORT), exportEntries));
 
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
   const placed = new Set<number>();
@@ -170,8 +185,10 @@ function importMemory(bytes: Uint8Array): LimitedModule | undefined {
     bytes: Buffer.concat(parts),
     memoryImport: {
       module: MEMORY_IMPORT.module, name: MEMORY_IMPORT.name, initial, maximum, shared: false,
-      pagesExport: guestSize === undefined ? undefined : MEMORY_PAGES_EXPORT,
+      pagesExport: guestSize.exportEntries.length === 0 ? undefined : MEMORY_PAGES_EXPORT,
     },
+    resetGlobals: resetGlobals === undefined ? undefined
+      : [...resetGlobals.names, ...(guestSize.exportEntries.length === 0 ? [] : [MEMORY_PAGES_EXPORT])],
   };
 }
 
@@ -230,11 +247,20 @@ function skipLimits(reader: Reader): void {
   if (flags & LIMITS_HAS_MAX) reader.u32();
 }
 
+/** What `ownSizeSections` found and made. */
+interface OwnSize {
+  /** The rewritten sections by id: none when the code never asks for or changes the memory's size. */
+  readonly contents: Map<number, Uint8Array[]>;
+  /** The entry exporting the guest's page count, when the size instructions were rewritten. */
+  readonly exportEntries: Uint8Array[];
+  /** Some code changes a table or drops a segment: state an instance keeps from one run to the next. */
+  readonly changesTablesOrSegments: boolean;
+}
+
 /**
- * The sections that give the guest a size of its own (type, function, global, export and code
- * sections, by id), or undefined when the code never asks for or changes the memory's size,
- * or 'unknown' when the code cannot be read. One function and one global are appended, so no
- * index the module uses changes:
+ * The sections that give the guest a size of its own (type, function, global and code
+ * sections, by id, and an export entry), or 'unknown' when the code cannot be read. One
+ * function and one global are appended, so no index the module uses changes:
  *
  *   (global $pages (mut i32) (i32.const <initial>))   exported as MEMORY_PAGES_EXPORT
  *   (func $grow (param $delta i32) (result i32)
@@ -248,11 +274,13 @@ function skipLimits(reader: Reader): void {
  *
  * and every `memory.size` becomes `global.get $pages`, every `memory.grow` `call $grow`.
  */
-function ownSizeSections(bytes: Uint8Array, sections: readonly Section[], initial: number): Map<number, Uint8Array[]> | undefined | 'unknown' {
+function ownSizeSections(bytes: Uint8Array, sections: readonly Section[], initial: number): OwnSize | 'unknown' {
   const find = (id: number): Section | undefined => sections.find((entry) => entry.id === id);
   const codeSection = find(SECTION_CODE);
   const functionSection = find(SECTION_FUNCTION);
-  if (codeSection === undefined || functionSection === undefined) return undefined;
+  if (codeSection === undefined || functionSection === undefined) {
+    return { contents: new Map(), exportEntries: [], changesTablesOrSegments: false };
+  }
   try {
     const imported = importedCounts(bytes, find(SECTION_IMPORT));
     const typeSection = find(SECTION_TYPE);
@@ -262,8 +290,10 @@ function ownSizeSections(bytes: Uint8Array, sections: readonly Section[], initia
     const growFunction = imported.functions + definedFunctions;
     const pagesGlobal = imported.globals + (globalSection === undefined ? 0 : new Reader(bytes, globalSection.contentStart).u32());
     const pages = leb(pagesGlobal);
-    const code = rewrittenCode(bytes, codeSection, definedFunctions, { [OP_MEMORY_SIZE]: [OP_GLOBAL_GET, ...pages], [OP_MEMORY_GROW]: [OP_CALL, ...leb(growFunction)] });
-    if (code === undefined) return undefined;
+    const { code, changesTablesOrSegments } = rewrittenCode(
+      bytes, codeSection, definedFunctions, { [OP_MEMORY_SIZE]: [OP_GLOBAL_GET, ...pages], [OP_MEMORY_GROW]: [OP_CALL, ...leb(growFunction)] },
+    );
+    if (code === undefined) return { contents: new Map(), exportEntries: [], changesTablesOrSegments };
     const growBody = Uint8Array.from([
       0x00, // no locals
       0x20, 0x00, 0x41, 0x80, 0x80, 0x04, 0x4b, 0x04, 0x40, 0x41, 0x7f, 0x0f, 0x0b, // delta > 65536: return -1
@@ -275,14 +305,13 @@ function ownSizeSections(bytes: Uint8Array, sections: readonly Section[], initia
       0x0b,
     ]);
     code.push(Uint8Array.from(leb(growBody.byteLength)), growBody);
-    const exportEntry = Uint8Array.from([...name(MEMORY_PAGES_EXPORT), EXTERNAL_GLOBAL, ...pages]);
-    return new Map([
+    const contents = new Map([
       [SECTION_TYPE, appended(bytes, typeSection, [Uint8Array.of(FUNCTION_TYPE, 1, I32, 1, I32)])],
       [SECTION_FUNCTION, appended(bytes, functionSection, [Uint8Array.from(leb(growType))])],
       [SECTION_GLOBAL, appended(bytes, globalSection, [Uint8Array.from([I32, 0x01, 0x41, ...signedLeb(initial), 0x0b])])],
-      [SECTION_EXPORT, appended(bytes, find(SECTION_EXPORT), [exportEntry])],
       [SECTION_CODE, code],
     ]);
+    return { contents, exportEntries: [Uint8Array.from([...name(MEMORY_PAGES_EXPORT), EXTERNAL_GLOBAL, ...pages])], changesTablesOrSegments };
   } catch {
     return 'unknown';
   }
@@ -290,18 +319,20 @@ function ownSizeSections(bytes: Uint8Array, sections: readonly Section[], initia
 
 /**
  * The code section's content with each size instruction replaced by the bytes `replacements`
- * gives for its opcode, the count raised by one for the function appended after it; or
- * undefined when no body has a size instruction. Throws on code it cannot read, or on a size
- * instruction for another memory than memory 0.
+ * gives for its opcode, the count raised by one for the function appended after it (undefined
+ * when no body has a size instruction), and whether any body changes a table or drops a
+ * segment. Throws on code it cannot read, or on a size instruction for another memory than
+ * memory 0.
  */
 function rewrittenCode(
   bytes: Uint8Array, codeSection: Section, definedFunctions: number, replacements: Readonly<Record<number, readonly number[]>>,
-): Uint8Array[] | undefined {
+): { code: Uint8Array[] | undefined; changesTablesOrSegments: boolean } {
   const reader = new Reader(bytes.subarray(0, codeSection.end), codeSection.contentStart);
   const count = reader.u32();
   if (count !== definedFunctions) throw new UnknownInstruction('the code and function sections disagree');
   const parts: Uint8Array[] = [Uint8Array.from(leb(count + 1))];
   let rewritten = false;
+  let changesTablesOrSegments = false;
   for (let i = 0; i < count; i++) {
     const sizeStart = reader.offset;
     const size = reader.u32();
@@ -313,7 +344,12 @@ function rewrittenCode(
       valueType(reader);
     }
     const sites: { start: number; end: number; opcode: number }[] = [];
-    walkCode(reader, SIZE_INSTRUCTIONS, (opcode, start, end) => {
+    walkCode(reader, CODE_INSTRUCTIONS, (opcode, start, end) => {
+      if (opcode === OP_TABLE_SET || (opcode === PREFIX_MISC && STATE_CHANGING_MISC.has(new Reader(bytes, start + 1).u32()))) {
+        changesTablesOrSegments = true;
+        return;
+      }
+      if (opcode === PREFIX_MISC) return;
       if (end !== start + 2 || bytes[start + 1] !== 0x00) throw new UnknownInstruction('a size instruction for another memory');
       sites.push({ start, end, opcode });
     });
@@ -333,48 +369,91 @@ function rewrittenCode(
     parts.push(Uint8Array.from(leb(body.reduce((total, part) => total + part.byteLength, 0))), ...body);
   }
   if (reader.offset !== codeSection.end) throw new UnknownInstruction('the code section has bytes after its last function');
-  return rewritten ? parts : undefined;
+  return { code: rewritten ? parts : undefined, changesTablesOrSegments };
 }
 
 /**
- * Memories of finished runs that a worker keeps for the next run of the same module. At most
- * `maxBytes` are kept, the least recently used dropped first; `clear` drops them all, as an
- * idle worker does before it collects garbage.
+ * Export entries for every mutable global the module defines (`wasio_global_<index>`), and
+ * their names; or undefined when one cannot be read back and written from outside (a v128),
+ * or the global section cannot be read.
+ */
+function mutableGlobalExports(
+  bytes: Uint8Array, sections: readonly Section[], taken: ReadonlySet<string>,
+): { entries: Uint8Array[]; names: string[] } | undefined {
+  const find = (id: number): Section | undefined => sections.find((entry) => entry.id === id);
+  const globalSection = find(SECTION_GLOBAL);
+  const entries: Uint8Array[] = [];
+  const names: string[] = [];
+  if (globalSection === undefined) return { entries, names };
+  try {
+    const imported = importedCounts(bytes, find(SECTION_IMPORT)).globals;
+    const reader = new Reader(bytes.subarray(0, globalSection.end), globalSection.contentStart);
+    const count = reader.u32();
+    for (let i = 0; i < count; i++) {
+      const type = valueType(reader);
+      const mutable = reader.byte() === 0x01;
+      walkCode(reader, NO_INSTRUCTIONS, () => undefined);
+      if (!mutable) continue;
+      const exportName = `${GLOBAL_EXPORT_PREFIX}${imported + i}`;
+      if (type === V128 || taken.has(exportName)) return undefined;
+      entries.push(Uint8Array.from([...name(exportName), EXTERNAL_GLOBAL, ...leb(imported + i)]));
+      names.push(exportName);
+    }
+    return { entries, names };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A memory kept for a module's next run, with the instance of its last run when that can run again. */
+export interface SpareMemory {
+  readonly memory: WebAssembly.Memory;
+  instance: ReusableInstance | undefined;
+}
+
+/**
+ * Memories of finished runs that a worker keeps for the next run of the same module, with
+ * their instances when those can run again (`ReusableInstance`). At most `maxBytes` are kept,
+ * the least recently used dropped first; `clear` drops them all, as an idle worker does
+ * before it collects garbage.
  */
 export class SpareMemories {
   /** By module id, least recently kept first. */
-  private readonly spares = new Map<number, WebAssembly.Memory>();
+  private readonly spares = new Map<number, SpareMemory>();
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
 
   /** The memory a run of module `id` imports: a kept one when there is one, else a new one. */
-  take(id: number, memoryImport: MemoryImport): WebAssembly.Memory {
+  take(id: number, memoryImport: MemoryImport): SpareMemory {
     const spare = this.spares.get(id);
     if (spare !== undefined) {
       this.drop(id);
       return spare;
     }
-    return new WebAssembly.Memory({ initial: memoryImport.initial, maximum: memoryImport.maximum, shared: memoryImport.shared });
+    const memory = new WebAssembly.Memory({ initial: memoryImport.initial, maximum: memoryImport.maximum, shared: memoryImport.shared });
+    return { memory, instance: undefined };
   }
 
   /**
-   * Keeps the memory of a finished run of module `id` for its next run, every byte zeroed, if
-   * it is one to reuse: not shared, not over `REUSABLE_MEMORY_BYTES`, and still its initial
-   * size unless the guest keeps a size of its own. Else lets it go.
+   * Keeps the memory of a finished run of module `id` for its next run, every byte zeroed
+   * (and its instance's initial state written back), if it is one to reuse: not shared, not
+   * over `REUSABLE_MEMORY_BYTES`, and still its initial size unless the guest keeps a size of
+   * its own. Else lets it go.
    */
-  keep(id: number, memory: WebAssembly.Memory, memoryImport: MemoryImport): void {
-    const size = memory.buffer.byteLength;
+  keep(id: number, spare: SpareMemory, memoryImport: MemoryImport): void {
+    const size = spare.memory.buffer.byteLength;
     const sizeSeen = memoryImport.pagesExport === undefined && size !== memoryImport.initial * WASM_PAGE_BYTES;
     if (memoryImport.shared || sizeSeen || size > REUSABLE_MEMORY_BYTES || size > this.maxBytes) return;
-    zeroDirtyPages(memory);
+    zeroDirtyPages(spare.memory);
+    spare.instance?.restore();
     this.drop(id);
-    this.spares.set(id, memory);
+    this.spares.set(id, spare);
     this.bytes += size;
-    for (const [oldest, spare] of this.spares) {
+    for (const [oldest, kept] of this.spares) {
       if (this.bytes <= this.maxBytes) break;
       this.spares.delete(oldest);
-      this.bytes -= spare.buffer.byteLength;
+      this.bytes -= kept.memory.buffer.byteLength;
     }
   }
 
@@ -383,7 +462,7 @@ export class SpareMemories {
     const spare = this.spares.get(id);
     if (spare === undefined) return;
     this.spares.delete(id);
-    this.bytes -= spare.buffer.byteLength;
+    this.bytes -= spare.memory.buffer.byteLength;
   }
 
   /** Lets go of every kept memory. */

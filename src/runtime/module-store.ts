@@ -28,6 +28,8 @@ export interface CompiledModule {
    * the host provides with the limited maximum.
    */
   readonly memoryImport: MemoryImport | undefined;
+  /** Set when an instance can run again once these globals and its memory are put back (see instance-reuse). */
+  readonly resetGlobals: readonly string[] | undefined;
 }
 
 export interface ModuleStoreOptions {
@@ -132,7 +134,7 @@ export class ModuleStore {
     this.compiles += 1;
     const compiled: CompiledModule = {
       id: nextModuleId++, path, module, byteLength: file.byteLength, compileMs: performance.now() - started,
-      memoryLimitBytes: memoryLimitMb * 2 ** 20, memoryImport: limited.memoryImport,
+      memoryLimitBytes: memoryLimitMb * 2 ** 20, memoryImport: limited.memoryImport, resetGlobals: limited.resetGlobals,
     };
     this.options.onCompiled?.(compiled);
     if (moduleCompiledChannel.hasSubscribers) {

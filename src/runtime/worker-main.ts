@@ -2,15 +2,17 @@
  * A worker thread of the pool: keeps the modules it has been sent and runs one job at a
  * time on the WASI host. Output goes back as transferred buffers, never copied twice. The
  * memory of a run is cleaned after the result is sent, while the pool takes the result, and
- * given to the module's next run (`SpareMemories`).
+ * given to the module's next run (`SpareMemories`), with the run's instance put back as new
+ * when the module allows it (`ReusableInstance`).
  */
 import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { CaptureSink, runCommand, TrapError, WasiRunError, ProcRaiseError } from '../wasi/index.js';
+import { CaptureSink, runCommand, TrapError, WasiRunError, ProcRaiseError, type RunResult, type WasiOptions } from '../wasi/index.js';
 import { collectGarbage } from './collect-garbage.js';
 import { WASM_PAGE_BYTES } from './memory-limit.js';
 import type { LoadedModule, ReadyMessage, ResultMessage, RunMessage } from './messages.js';
-import { SpareMemories } from './memory-reuse.js';
+import { ReusableInstance } from './instance-reuse.js';
+import { SpareMemories, type SpareMemory } from './memory-reuse.js';
 
 const port = parentPort;
 if (port === null) throw new Error('worker-main must run in a worker thread');
@@ -47,12 +49,21 @@ function atMemoryLimit(loaded: LoadedModule, memoryBytes: number): boolean {
   return memoryBytes + Math.max(WASM_PAGE_BYTES, loaded.memoryLimitBytes / 8) > loaded.memoryLimitBytes;
 }
 
-function run(message: RunMessage, loaded: LoadedModule, memory: WebAssembly.Memory | undefined): ResultMessage {
+/** Runs on the spare's instance, made first if the module's instances can run again, else on a new instance. */
+function runOn(loaded: LoadedModule, spare: SpareMemory | undefined, options: WasiOptions): RunResult {
+  if (spare === undefined || loaded.memoryImport === undefined || loaded.resetGlobals === undefined) {
+    return runCommand(loaded.module, options, loaded.memoryImport, spare?.memory);
+  }
+  spare.instance ??= ReusableInstance.create(loaded.module, loaded.memoryImport, spare.memory, loaded.resetGlobals);
+  return spare.instance.run(options);
+}
+
+function run(message: RunMessage, loaded: LoadedModule, spare: SpareMemory | undefined): ResultMessage {
   const stdout = new CaptureSink();
   const stderr = new CaptureSink();
   const started = performance.now();
   try {
-    const { exitCode, memoryBytes } = runCommand(loaded.module, { ...message.spec, stdout, stderr }, loaded.memoryImport, memory);
+    const { exitCode, memoryBytes } = runOn(loaded, spare, { ...message.spec, stdout, stderr });
     const memoryLimitHit = exitCode !== 0 && atMemoryLimit(loaded, memoryBytes);
     return {
       jobId: message.jobId, ok: true, exitCode, memoryLimitHit, stdout: transferable(stdout.bytes()),
@@ -142,14 +153,15 @@ port.on('message', (message: RunMessage) => {
   if (!claimed(message.jobId)) return;
   const loaded = modules.get(message.moduleId);
   const memoryImport = loaded?.memoryImport;
-  const memory = memoryImport === undefined ? undefined : spares.take(message.moduleId, memoryImport);
+  const spare = memoryImport === undefined ? undefined : spares.take(message.moduleId, memoryImport);
+  const instantiates = spare?.instance === undefined;
   const result: ResultMessage = loaded === undefined
     ? { jobId: message.jobId, ok: false, code: 'WASIO_ERR_MODULE_LOAD', message: 'module not present in worker', reason: undefined, stderr: new Uint8Array(0), runMs: 0 }
-    : run(message, loaded, memory);
+    : run(message, loaded, spare);
   const transfer = [result.stderr.buffer as ArrayBuffer];
   if (result.ok) transfer.push(result.stdout.buffer as ArrayBuffer);
   port.postMessage(result, transfer);
-  if (memory !== undefined && memoryImport !== undefined) spares.keep(message.moduleId, memory, memoryImport);
-  if (loaded !== undefined) collectAfter(loaded);
+  if (spare !== undefined && memoryImport !== undefined) spares.keep(message.moduleId, spare, memoryImport);
+  if (loaded !== undefined && instantiates) collectAfter(loaded);
   idleFromNow();
 });

@@ -111,6 +111,15 @@ export function trapReason(error: unknown): string | undefined {
   return message;
 }
 
+/** An instance of a WASI command, ready for `runInstance`: linked, its memory found. */
+export interface CommandInstance {
+  readonly instance: WebAssembly.Instance;
+  readonly memory: WebAssembly.Memory;
+  readonly start: () => void;
+  /** The size of the guest's memory as the guest sees it. */
+  readonly guestBytes: () => number;
+}
+
 /**
  * Instantiates `module` with a fresh WASI host and runs its `_start`.
  * Returns the exit code; throws `WasiRunError` (trap, `proc_raise`, output limit, link
@@ -123,6 +132,26 @@ export function trapReason(error: unknown): string | undefined {
 export function runCommand(
   module: WebAssembly.Module, options: WasiOptions = {}, memory?: ProvidedMemory, memoryObject?: WebAssembly.Memory,
 ): RunResult {
+  // The host is active while the module is instantiated: a start function may call WASI.
+  return withHost(options, () => startCommand(instantiateCommand(module, memory, memoryObject)));
+}
+
+/**
+ * Runs `_start` of an instance made by `instantiateCommand` with a fresh WASI host, as
+ * `runCommand` does. Run again, an instance starts from whatever its last run left in its
+ * memory and globals: putting those back is the caller's business.
+ */
+export function runInstance(command: CommandInstance, options: WasiOptions = {}): RunResult {
+  return withHost(options, () => startCommand(command));
+}
+
+/**
+ * Links and instantiates a WASI command on this thread's WASI functions, with `memory` as in
+ * `runCommand`. A WASI call made while it instantiates (by a start function) fails unless a
+ * run is in progress. Throws `LinkError`, `NotCommandError`, or `WasiRunError` for a trap
+ * while it instantiates.
+ */
+export function instantiateCommand(module: WebAssembly.Module, memory?: ProvidedMemory, memoryObject?: WebAssembly.Memory): CommandInstance {
   const missing = missingImports(module, memory);
   if (missing.length > 0) {
     throw new LinkError(`module needs imports this host does not provide: ${missing.join(', ')}`, missing);
@@ -130,33 +159,41 @@ export function runCommand(
   if (memoryObject !== undefined && !fits(memoryObject, memory)) {
     throw new RangeError('memoryObject must be a memory of the imported memory\'s initial size (or more, with pagesExport)');
   }
+  let instanceMemory: WebAssembly.Memory | undefined;
+  const imports: WebAssembly.Imports = { [WASI_MODULE]: wasiForwarders() };
+  if (memory !== undefined) {
+    instanceMemory = memoryObject ?? new WebAssembly.Memory({ initial: memory.initial, maximum: memory.maximum, shared: memory.shared });
+    imports[memory.module] = { ...imports[memory.module], [memory.name]: instanceMemory };
+  }
+  const instance = instantiate(module, imports);
+  const exported = instance.exports['memory'];
+  if (exported instanceof WebAssembly.Memory) instanceMemory = exported;
+  if (instanceMemory === undefined) throw new LinkError('module has no memory: it neither exports "memory" nor imports one');
+  const start = instance.exports['_start'];
+  if (typeof start !== 'function') throw new NotCommandError();
+  return { instance, memory: instanceMemory, start: start as () => void, guestBytes: guestMemoryBytes(instance, instanceMemory, memory?.pagesExport) };
+}
+
+/** Calls `run` with a WASI host made from `options` as this thread's active one, and disposes of it after. */
+function withHost(options: WasiOptions, run: () => RunResult): RunResult {
   const host = new WasiHost(options);
   const outerHost = activeHost;
   activeHost = host;
-  let instanceMemory: WebAssembly.Memory | undefined;
   try {
-    const imports: WebAssembly.Imports = { [WASI_MODULE]: wasiForwarders() };
-    if (memory !== undefined) {
-      instanceMemory = memoryObject ?? new WebAssembly.Memory({ initial: memory.initial, maximum: memory.maximum, shared: memory.shared });
-      imports[memory.module] = { ...imports[memory.module], [memory.name]: instanceMemory };
-    }
-    const instance = instantiate(module, imports);
-    const exported = instance.exports['memory'];
-    if (exported instanceof WebAssembly.Memory) instanceMemory = exported;
-    if (instanceMemory === undefined) throw new LinkError('module has no memory: it neither exports "memory" nor imports one');
-    const start = instance.exports['_start'];
-    if (typeof start !== 'function') throw new NotCommandError();
-    host.attachMemory(instanceMemory);
-    const guestBytes = guestMemoryBytes(instance, instanceMemory, memory?.pagesExport);
-    try {
-      (start as () => void)();
-      return { exitCode: 0, memoryBytes: guestBytes() };
-    } catch (error) {
-      return { exitCode: exitCodeOrThrow(error, guestBytes), memoryBytes: guestBytes() };
-    }
+    return run();
   } finally {
     activeHost = outerHost;
     host.dispose();
+  }
+}
+
+function startCommand(command: CommandInstance): RunResult {
+  currentHost().attachMemory(command.memory);
+  try {
+    command.start();
+    return { exitCode: 0, memoryBytes: command.guestBytes() };
+  } catch (error) {
+    return { exitCode: exitCodeOrThrow(error, command.guestBytes), memoryBytes: command.guestBytes() };
   }
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ModuleStore, type RunSpec } from '../../src/runtime/index.js';
 import { leb, limitMemory, signedLeb, WASM_PAGE_BYTES } from '../../src/runtime/memory-limit.js';
-import { importDefinedMemory, MEMORY_IMPORT, MEMORY_PAGES_EXPORT, REUSABLE_MEMORY_BYTES, SpareMemories } from '../../src/runtime/memory-reuse.js';
+import { importDefinedMemory, MEMORY_IMPORT, MEMORY_PAGES_EXPORT, REUSABLE_MEMORY_BYTES, SpareMemories, type SpareMemory } from '../../src/runtime/memory-reuse.js';
 import { WorkerPool } from '../../src/runtime/worker-pool.js';
 import { CaptureSink, runCommand } from '../../src/wasi/index.js';
 import { repoPath } from '../helpers/repo.js';
@@ -74,27 +74,27 @@ test('a kept memory is zeroed, a grown one is not kept unless the guest keeps it
   const memoryImport = { module: 'm', name: 'memory', initial: 1, maximum: 4, shared: false };
   const spares = new SpareMemories(2 * WASM_PAGE_BYTES);
   const first = spares.take(1, memoryImport);
-  assert.equal(first.buffer.byteLength, WASM_PAGE_BYTES);
-  new Uint8Array(first.buffer).fill(7);
+  assert.equal(first.memory.buffer.byteLength, WASM_PAGE_BYTES);
+  new Uint8Array(first.memory.buffer).fill(7);
   spares.keep(1, first, memoryImport);
   const again = spares.take(1, memoryImport);
   assert.equal(again, first);
-  assert.ok(new Uint8Array(again.buffer).every((byte) => byte === 0));
-  again.grow(1);
+  assert.ok(new Uint8Array(again.memory.buffer).every((byte) => byte === 0));
+  again.memory.grow(1);
   spares.keep(1, again, memoryImport);
   assert.notEqual(spares.take(1, memoryImport), again, 'a grown memory is let go');
   const ownSize = { ...memoryImport, pagesExport: MEMORY_PAGES_EXPORT };
-  new Uint8Array(again.buffer).fill(9, WASM_PAGE_BYTES - 1);
+  new Uint8Array(again.memory.buffer).fill(9, WASM_PAGE_BYTES - 1);
   spares.keep(1, again, ownSize);
   const grown = spares.take(1, ownSize);
   assert.equal(grown, again, 'a grown memory of a guest that keeps its own size is kept');
-  assert.ok(new Uint8Array(grown.buffer).every((byte) => byte === 0), 'every byte of it, grown part included, is zero');
+  assert.ok(new Uint8Array(grown.memory.buffer).every((byte) => byte === 0), 'every byte of it, grown part included, is zero');
   const large = new WebAssembly.Memory({ initial: 1, maximum: 2048 });
   large.grow(REUSABLE_MEMORY_BYTES / WASM_PAGE_BYTES);
   const roomy = new SpareMemories(2 * REUSABLE_MEMORY_BYTES);
-  roomy.keep(5, large, { ...ownSize, maximum: 2048 });
-  assert.notEqual(roomy.take(5, { ...ownSize, maximum: 2048 }), large, 'a memory grown past REUSABLE_MEMORY_BYTES is let go');
-  const [a, b, c] = [2, 3, 4].map((id) => spares.take(id, memoryImport)) as [WebAssembly.Memory, WebAssembly.Memory, WebAssembly.Memory];
+  roomy.keep(5, { memory: large, instance: undefined }, { ...ownSize, maximum: 2048 });
+  assert.notEqual(roomy.take(5, { ...ownSize, maximum: 2048 }).memory, large, 'a memory grown past REUSABLE_MEMORY_BYTES is let go');
+  const [a, b, c] = [2, 3, 4].map((id) => spares.take(id, memoryImport)) as [SpareMemory, SpareMemory, SpareMemory];
   spares.keep(2, a, memoryImport);
   spares.keep(3, b, memoryImport);
   spares.keep(4, c, memoryImport);
@@ -166,13 +166,13 @@ test('on a memory an earlier run grew, memory.grow and memory.size answer as on 
 
   const spares = new SpareMemories(8 * WASM_PAGE_BYTES);
   const used = spares.take(1, memoryImport);
-  runCommand(module, {}, memoryImport, used);
+  runCommand(module, {}, memoryImport, used.memory);
   spares.keep(1, used, memoryImport);
   const again = spares.take(1, memoryImport);
   assert.equal(again, used, 'the grown memory is given to the next run');
-  assert.deepEqual(runCommand(module, {}, memoryImport, again), { exitCode: 0, memoryBytes: 4 * WASM_PAGE_BYTES });
-  assert.deepEqual(words(again, 10), expected);
-  assert.equal(again.buffer.byteLength, 4 * WASM_PAGE_BYTES, 'the real memory grew no further than the guest asked');
+  assert.deepEqual(runCommand(module, {}, memoryImport, again.memory), { exitCode: 0, memoryBytes: 4 * WASM_PAGE_BYTES });
+  assert.deepEqual(words(again.memory, 10), expected);
+  assert.equal(again.memory.buffer.byteLength, 4 * WASM_PAGE_BYTES, 'the real memory grew no further than the guest asked');
 });
 
 test('what a run wrote past its own size is gone before the next run grows into it', () => {
@@ -192,13 +192,13 @@ test('what a run wrote past its own size is gone before the next run grows into 
   memory.grow(2);
   const spares = new SpareMemories(8 * WASM_PAGE_BYTES);
   new Uint8Array(memory.buffer).fill(0);
-  spares.keep(1, memory, memoryImport);
+  spares.keep(1, { memory, instance: undefined }, memoryImport);
   const reused = spares.take(1, memoryImport);
   // Inside what an earlier run grew, the store does not trap: the guest reads back its own 42.
-  assert.equal(runCommand(module, {}, memoryImport, reused).exitCode, 0);
-  assert.equal(words(reused, 1)[0], 42);
+  assert.equal(runCommand(module, {}, memoryImport, reused.memory).exitCode, 0);
+  assert.equal(words(reused.memory, 1)[0], 42);
   spares.keep(1, reused, memoryImport);
-  assert.ok(new Uint8Array(spares.take(1, memoryImport).buffer).every((byte) => byte === 0), 'nothing of it reaches the next run');
+  assert.ok(new Uint8Array(spares.take(1, memoryImport).memory.buffer).every((byte) => byte === 0), 'nothing of it reaches the next run');
 });
 
 test('loads and stores of every shape are stepped over, so the size instruction after them is found', () => {
@@ -244,12 +244,12 @@ test('a Go instrument run again and again on one reused memory prints what it pr
   const expected = run(original);
   assert.match(expected.output, /Reuse/);
   const spares = new SpareMemories(128 * 2 ** 20);
-  let memory: WebAssembly.Memory | undefined;
+  let spare: SpareMemory | undefined;
   for (let i = 0; i < 4; i++) {
     const taken = spares.take(1, memoryImport);
-    if (i > 0) assert.equal(taken, memory, `run ${i} got the memory of the run before`);
-    memory = taken;
-    assert.deepEqual(run(module, memory), expected, `run ${i}`);
-    spares.keep(1, memory, memoryImport);
+    if (i > 0) assert.equal(taken, spare, `run ${i} got the memory of the run before`);
+    spare = taken;
+    assert.deepEqual(run(module, spare.memory), expected, `run ${i}`);
+    spares.keep(1, spare, memoryImport);
   }
 });
