@@ -25,6 +25,10 @@ import { leb, Reader, signedLeb, WASM_PAGE_BYTES, type LimitedModule, type Memor
 import type { ReusableInstance } from './instance-reuse.js';
 import { zeroDirtyPages } from './page-cleaner.js';
 import { opcodeSet, UnknownInstruction, valueType, walkCode } from './wasm-instructions.js';
+import {
+  appended, name, reassembled, sectionsOf, SECTION_CODE, SECTION_EXPORT, SECTION_FUNCTION, SECTION_GLOBAL, SECTION_IMPORT,
+  SECTION_MEMORY, SECTION_START, SECTION_TYPE, type Section,
+} from './wasm-sections.js';
 
 /** The largest memory a worker keeps for a next run: cleaning costs about 0.03 ms per MiB. */
 export const REUSABLE_MEMORY_BYTES = 64 * 2 ** 20;
@@ -33,19 +37,6 @@ export const MEMORY_IMPORT: Readonly<{ module: string; name: string }> = { modul
 /** The export of the global holding the size, in pages, that the guest sees of its memory. */
 export const MEMORY_PAGES_EXPORT = 'wasio_memory_pages';
 
-const SECTION_CUSTOM = 0;
-const SECTION_TYPE = 1;
-const SECTION_IMPORT = 2;
-const SECTION_FUNCTION = 3;
-const SECTION_MEMORY = 5;
-const SECTION_START = 8;
-const SECTION_GLOBAL = 6;
-const SECTION_EXPORT = 7;
-const SECTION_CODE = 10;
-/** Where each section must sit among the others; custom sections may sit anywhere. */
-const SECTION_ORDER = new Map<number, number>([
-  [1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [13, 6], [6, 7], [7, 8], [8, 9], [9, 10], [12, 11], [10, 12], [11, 13],
-]);
 const EXTERNAL_FUNCTION = 0;
 const EXTERNAL_TABLE = 1;
 const EXTERNAL_MEMORY = 2;
@@ -75,14 +66,6 @@ export const GLOBAL_EXPORT_PREFIX = 'wasio_global_';
 /** Pages of the largest 32-bit memory: a larger `memory.grow` always fails. */
 const MAX_PAGES = 65_536;
 
-interface Section {
-  readonly id: number;
-  /** Offset of the section's id byte. */
-  readonly start: number;
-  readonly contentStart: number;
-  readonly end: number;
-}
-
 /**
  * The module with a defined memory rewritten into an import where that applies (its size
  * instructions rewritten too), and the imported memory the host must then provide. Never
@@ -95,38 +78,6 @@ export function importDefinedMemory(limited: LimitedModule): LimitedModule {
   } catch {
     return limited;
   }
-}
-
-function sectionsOf(bytes: Uint8Array): Section[] {
-  const reader = new Reader(bytes, 8);
-  const sections: Section[] = [];
-  while (reader.offset < bytes.byteLength) {
-    const start = reader.offset;
-    const id = reader.byte();
-    const size = reader.u32();
-    const contentStart = reader.offset;
-    reader.skip(size);
-    sections.push({ id, start, contentStart, end: reader.offset });
-  }
-  return sections;
-}
-
-function section(id: number, content: readonly Uint8Array[]): Uint8Array[] {
-  const size = content.reduce((sum, part) => sum + part.byteLength, 0);
-  return [Uint8Array.from([id, ...leb(size)]), ...content];
-}
-
-function name(value: string): number[] {
-  const encoded = Buffer.from(value, 'utf8');
-  return [...leb(encoded.byteLength), ...encoded];
-}
-
-/** A vector section's content with `entries` appended, or made of them alone when it is missing. */
-function appended(bytes: Uint8Array, existing: Section | undefined, entries: readonly Uint8Array[]): Uint8Array[] {
-  if (existing === undefined) return [Uint8Array.from(leb(entries.length)), ...entries];
-  const reader = new Reader(bytes, existing.contentStart);
-  const count = reader.u32();
-  return [Uint8Array.from(leb(count + entries.length)), bytes.subarray(reader.offset, existing.end), ...entries];
 }
 
 /** The defined memory as an import, or `undefined` when it is not one to reuse. */
@@ -161,28 +112,8 @@ function importMemory(bytes: Uint8Array): LimitedModule | undefined {
   const exportEntries = [...guestSize.exportEntries, ...(resetGlobals?.entries ?? [])];
   if (exportEntries.length > 0) contents.set(SECTION_EXPORT, appended(bytes, find(SECTION_EXPORT), exportEntries));
 
-  const parts: Uint8Array[] = [bytes.subarray(0, 8)];
-  const placed = new Set<number>();
-  const placeMissingBefore = (order: number): void => {
-    for (const [id, content] of contents) {
-      if (placed.has(id) || (SECTION_ORDER.get(id) as number) >= order) continue;
-      placed.add(id);
-      if (content !== undefined) parts.push(...section(id, content));
-    }
-  };
-  for (const current of sections) {
-    if (current.id !== SECTION_CUSTOM) placeMissingBefore(SECTION_ORDER.get(current.id) ?? Number.POSITIVE_INFINITY);
-    if (!contents.has(current.id) || current.id === SECTION_CUSTOM) {
-      parts.push(bytes.subarray(current.start, current.end));
-      continue;
-    }
-    placed.add(current.id);
-    const content = contents.get(current.id);
-    if (content !== undefined) parts.push(...section(current.id, content));
-  }
-  placeMissingBefore(Number.POSITIVE_INFINITY);
   return {
-    bytes: Buffer.concat(parts),
+    bytes: reassembled(bytes, sections, contents),
     memoryImport: {
       module: MEMORY_IMPORT.module, name: MEMORY_IMPORT.name, initial, maximum, shared: false,
       pagesExport: guestSize.exportEntries.length === 0 ? undefined : MEMORY_PAGES_EXPORT,
