@@ -26,8 +26,8 @@ import type { ReusableInstance } from './instance-reuse.js';
 import { zeroDirtyPages } from './page-cleaner.js';
 import { opcodeSet, UnknownInstruction, valueType, walkCode } from './wasm-instructions.js';
 import {
-  appended, name, reassembled, sectionsOf, SECTION_CODE, SECTION_EXPORT, SECTION_FUNCTION, SECTION_GLOBAL, SECTION_IMPORT,
-  SECTION_MEMORY, SECTION_START, SECTION_TYPE, type Section,
+  appended, EXTERNAL_GLOBAL, EXTERNAL_MEMORY, importCounts, name, reassembled, sectionsOf, SECTION_CODE, SECTION_EXPORT,
+  SECTION_FUNCTION, SECTION_GLOBAL, SECTION_IMPORT, SECTION_MEMORY, SECTION_START, SECTION_TYPE, type ImportCounts, type Section,
 } from './wasm-sections.js';
 
 /** The largest memory a worker keeps for a next run: cleaning costs about 0.03 ms per MiB. */
@@ -37,11 +37,6 @@ export const MEMORY_IMPORT: Readonly<{ module: string; name: string }> = { modul
 /** The export of the global holding the size, in pages, that the guest sees of its memory. */
 export const MEMORY_PAGES_EXPORT = 'wasio_memory_pages';
 
-const EXTERNAL_FUNCTION = 0;
-const EXTERNAL_TABLE = 1;
-const EXTERNAL_MEMORY = 2;
-const EXTERNAL_GLOBAL = 3;
-const EXTERNAL_TAG = 4;
 const LIMITS_HAS_MAX = 0x01;
 const LIMITS_SHARED = 0x02;
 const LIMITS_MEMORY64 = 0x04;
@@ -140,42 +135,11 @@ function exportNames(bytes: Uint8Array, exportSection: Section | undefined): { n
   return { names, memory };
 }
 
-/** How many functions and globals the module imports. */
-function importedCounts(bytes: Uint8Array, importSection: Section | undefined): { functions: number; globals: number } {
-  let functions = 0;
-  let globals = 0;
-  if (importSection === undefined) return { functions, globals };
-  const reader = new Reader(bytes, importSection.contentStart);
-  const count = reader.u32();
-  for (let i = 0; i < count; i++) {
-    reader.name();
-    reader.name();
-    const kind = reader.byte();
-    if (kind === EXTERNAL_FUNCTION) {
-      functions++;
-      reader.u32();
-    } else if (kind === EXTERNAL_GLOBAL) {
-      globals++;
-      valueType(reader);
-      reader.byte();
-    } else if (kind === EXTERNAL_TABLE) {
-      reader.byte();
-      skipLimits(reader);
-    } else if (kind === EXTERNAL_TAG) {
-      reader.byte();
-      reader.u32();
-    } else {
-      // A memory: this module would have two, and its size instructions would need their index.
-      throw new UnknownInstruction(`an import of kind ${kind}`);
-    }
-  }
-  return { functions, globals };
-}
-
-function skipLimits(reader: Reader): void {
-  const flags = reader.byte();
-  reader.u32();
-  if (flags & LIMITS_HAS_MAX) reader.u32();
+/** How many functions and globals the module imports; throws when it imports a memory, as it would then have two. */
+function importedCounts(bytes: Uint8Array, importSection: Section | undefined): ImportCounts {
+  const counts = importCounts(bytes, importSection);
+  if (counts.memories > 0) throw new UnknownInstruction('a memory import: size instructions would need their memory index');
+  return counts;
 }
 
 /** What `ownSizeSections` found and made. */

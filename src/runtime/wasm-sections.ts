@@ -4,11 +4,13 @@
  * section not replaced is copied as it was.
  */
 import { leb, Reader } from './memory-limit.js';
+import { valueType } from './wasm-instructions.js';
 
 export const SECTION_CUSTOM = 0;
 export const SECTION_TYPE = 1;
 export const SECTION_IMPORT = 2;
 export const SECTION_FUNCTION = 3;
+export const SECTION_TABLE = 4;
 export const SECTION_MEMORY = 5;
 export const SECTION_GLOBAL = 6;
 export const SECTION_EXPORT = 7;
@@ -89,4 +91,62 @@ export function reassembled(bytes: Uint8Array, sections: readonly Section[], con
   }
   placeMissingBefore(Number.POSITIVE_INFINITY);
   return Buffer.concat(parts);
+}
+
+export const EXTERNAL_FUNCTION = 0;
+export const EXTERNAL_TABLE = 1;
+export const EXTERNAL_MEMORY = 2;
+export const EXTERNAL_GLOBAL = 3;
+export const EXTERNAL_TAG = 4;
+const LIMITS_HAS_MAX = 0x01;
+const LIMITS_64_BIT = 0x04;
+
+/** What a module imports, counted by kind, and whether a table or memory of them is 64-bit. */
+export interface ImportCounts {
+  readonly functions: number;
+  readonly globals: number;
+  readonly memories: number;
+  readonly wide: boolean;
+}
+
+/** Reads the import section (absent: nothing imported). Throws on an import of an unknown kind or type. */
+export function importCounts(bytes: Uint8Array, importSection: Section | undefined): ImportCounts {
+  let functions = 0;
+  let globals = 0;
+  let memories = 0;
+  let wide = false;
+  if (importSection === undefined) return { functions, globals, memories, wide };
+  const reader = new Reader(bytes.subarray(0, importSection.end), importSection.contentStart);
+  const count = reader.u32();
+  for (let i = 0; i < count; i++) {
+    reader.name();
+    reader.name();
+    const kind = reader.byte();
+    if (kind === EXTERNAL_FUNCTION) {
+      functions++;
+      reader.u32();
+    } else if (kind === EXTERNAL_GLOBAL) {
+      globals++;
+      valueType(reader);
+      reader.byte();
+    } else if (kind === EXTERNAL_TABLE || kind === EXTERNAL_MEMORY) {
+      if (kind === EXTERNAL_TABLE) reader.byte();
+      else memories++;
+      if (skipLimits(reader) & LIMITS_64_BIT) wide = true;
+    } else if (kind === EXTERNAL_TAG) {
+      reader.byte();
+      reader.u32();
+    } else {
+      throw new RangeError(`an import of unknown kind ${kind}`);
+    }
+  }
+  return { functions, globals, memories, wide };
+}
+
+/** Steps over a table's or memory's limits and returns their flags. */
+export function skipLimits(reader: Reader): number {
+  const flags = reader.byte();
+  reader.u32();
+  if (flags & LIMITS_HAS_MAX) reader.u32();
+  return flags;
 }
