@@ -13,7 +13,8 @@ export type RuntimeErrorCode =
   | 'WASIO_ERR_PROC_RAISE'
   | 'WASIO_ERR_OUTPUT_LIMIT'
   | 'WASIO_ERR_LINK'
-  | 'WASIO_ERR_NOT_COMMAND';
+  | 'WASIO_ERR_NOT_COMMAND'
+  | 'WASIO_ERR_DEADLINE';
 
 export class RuntimeError extends Error {
   override readonly name: string = 'RuntimeError';

@@ -11,7 +11,8 @@ export type WasiRunErrorCode =
   | 'WASIO_ERR_PROC_RAISE'
   | 'WASIO_ERR_OUTPUT_LIMIT'
   | 'WASIO_ERR_LINK'
-  | 'WASIO_ERR_NOT_COMMAND';
+  | 'WASIO_ERR_NOT_COMMAND'
+  | 'WASIO_ERR_DEADLINE';
 
 /** A run of a module that ended without an exit code. */
 export class WasiRunError extends Error {
@@ -64,6 +65,17 @@ export class NotCommandError extends WasiRunError {
   override readonly name = 'NotCommandError';
   constructor() {
     super('WASIO_ERR_NOT_COMMAND', 'module exports no _start function (not a WASI command)');
+  }
+}
+
+/**
+ * The run was still going at its deadline (`WasiOptions.deadline`), or asked to sleep past it:
+ * it was stopped at that WASI call.
+ */
+export class DeadlineError extends WasiRunError {
+  override readonly name = 'DeadlineError';
+  constructor() {
+    super('WASIO_ERR_DEADLINE', 'module ran past its deadline');
   }
 }
 

@@ -13,7 +13,7 @@ import {
   ClockId, DIRECTORY_RIGHTS, Errno, EventType, FdFlags, FILE_RIGHTS, FileType,
   INPUT_RIGHTS, LookupFlags, OFlags, OUTPUT_RIGHTS, Rights, SubclockFlags, Whence, WRITE_RIGHTS,
 } from './constants.js';
-import { errno, ErrnoError, errnoFromException, OutputLimitError, ProcExit, ProcRaiseError, WasiRunError } from './errors.js';
+import { DeadlineError, errno, ErrnoError, errnoFromException, OutputLimitError, ProcExit, ProcRaiseError, WasiRunError } from './errors.js';
 import { entryFiletype, FdTable, type DirEntry, type DirListingEntry, type FdEntry, type FileEntry, type MountPoint } from './fd-table.js';
 import { applyTimes, parseTimes } from './file-times.js';
 import { directoryBase, HAS_FD_PATHS, openConfined, resolvePath, withConfinedPath, type ResolvedPath } from './sandbox-path.js';
@@ -44,6 +44,13 @@ export interface WasiOptions {
   readonly maxOutputBytes?: number;
   /** Cap on descriptors open at once (streams and mounts included). */
   readonly maxOpenFiles?: number;
+  /**
+   * A `performance.now()` time: a run still going then is stopped at its next WASI call, and
+   * one that asks to sleep past it is stopped at once (`DeadlineError`). For a caller whose
+   * thread has other work and can run the guest elsewhere; guest code between two WASI calls
+   * is the caller's to bound.
+   */
+  readonly deadline?: number;
 }
 
 export const DEFAULT_MAX_OPEN_FILES = 256;
@@ -109,6 +116,7 @@ export class WasiHost {
   private readonly env: { bytes: Uint8Array; offsets: number[] };
   private outputBudget: number;
   private readonly outputLimit: number;
+  private readonly deadline: number | undefined;
   private memory: WebAssembly.Memory | undefined;
   private buffer: ArrayBuffer | undefined;
   private view = new DataView(new ArrayBuffer(0));
@@ -120,6 +128,7 @@ export class WasiHost {
     this.env = encodeStrings(Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`));
     this.outputLimit = options.maxOutputBytes ?? Number.POSITIVE_INFINITY;
     this.outputBudget = this.outputLimit;
+    this.deadline = options.deadline;
     this.fds = new FdTable(options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
 
     const stdin = options.stdin ?? EMPTY_INPUT;
@@ -208,6 +217,11 @@ export class WasiHost {
   }
 
   /** Turns an exception inside a WASI function into its errno; lets run-ending ones through. */
+  /** Throws `DeadlineError` once the run's deadline has passed; called on entry to every WASI call. */
+  checkDeadline(): void {
+    if (this.deadline !== undefined && performance.now() > this.deadline) throw new DeadlineError();
+  }
+
   private fail(error: unknown): number {
     if (error instanceof ProcExit || error instanceof WasiRunError) throw error;
     if (error instanceof RangeError && error.message.includes('call stack')) throw error;
@@ -1007,6 +1021,9 @@ export class WasiHost {
       }
 
       if (events === 0 && earliest !== undefined) {
+        if (this.deadline !== undefined && performance.now() + Number(earliest - process.hrtime.bigint()) / Number(NS_PER_MS) > this.deadline) {
+          throw new DeadlineError();
+        }
         for (;;) {
           const remaining = earliest - process.hrtime.bigint();
           if (remaining <= 0n) break;

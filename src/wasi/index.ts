@@ -8,6 +8,6 @@ export {
 export { WasiHost, WASI_FUNCTION_NAMES, DEFAULT_MAX_OPEN_FILES, type WasiOptions, type MountOptions } from './host.js';
 export { CaptureSink, FdSink, BufferSource, FdSource, DISCARD, type OutputSink, type InputSource } from './stdio.js';
 export {
-  WasiRunError, TrapError, ProcRaiseError, OutputLimitError, LinkError, NotCommandError,
+  WasiRunError, TrapError, ProcRaiseError, OutputLimitError, LinkError, NotCommandError, DeadlineError,
   type WasiRunErrorCode,
 } from './errors.js';

@@ -46,6 +46,7 @@ let forwarders: Record<string, (...args: never[]) => number> | undefined;
 
 function currentHost(): WasiHost {
   if (activeHost === undefined) throw new WasiRunError('WASIO_ERR_LINK', 'WASI called outside a run');
+  activeHost.checkDeadline();
   return activeHost;
 }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { before, describe, test } from 'node:test';
-import { runProbe, type ProbeRun } from '../helpers/wasi.js';
+import { DeadlineError } from '../../src/wasi/index.js';
+import { runProbe, runProbeToError, type ProbeRun } from '../helpers/wasi.js';
 
 describe('clocks and poll_oneoff', () => {
   let run: ProbeRun;
@@ -43,5 +44,26 @@ describe('clocks and poll_oneoff', () => {
   test('poll_oneoff with no subscriptions is refused with inval, and sched_yield succeeds', () => {
     assert.ok(run.lines.includes('poll no-subscriptions inval'), run.stdout);
     assert.ok(run.lines.includes('sched_yield ok'), run.stdout);
+  });
+});
+
+describe('a run with a deadline', () => {
+  test('that asks to sleep past its deadline is stopped at once with WASIO_ERR_DEADLINE', () => {
+    // The same probe runs to its end without a deadline (above), and its first sleep is 50 ms.
+    const started = performance.now();
+    const { error } = runProbeToError('clocks', { stdin: Buffer.from('ready to read'), deadline: started + 30 });
+    assert.ok(error instanceof DeadlineError);
+    assert.equal(error.code, 'WASIO_ERR_DEADLINE');
+    assert.ok(performance.now() - started < 50, 'it did not sleep its 50 ms first');
+  });
+
+  test('that has passed is stopped at the next WASI call', () => {
+    const { error } = runProbeToError('clocks', { stdin: Buffer.from('ready to read'), deadline: performance.now() - 1 });
+    assert.equal(error.code, 'WASIO_ERR_DEADLINE');
+  });
+
+  test('far enough ahead changes nothing', () => {
+    const run = runProbe('clocks', { stdin: Buffer.from('ready to read'), deadline: performance.now() + 60_000 });
+    assert.ok(run.lines.includes('poll sleep-50ms ok type-clock userdata-kept waited'), run.stdout);
   });
 });
