@@ -36,9 +36,9 @@ export interface ReadyMessage {
   readonly osThreadId: number | undefined;
 }
 
-export type ResultMessage =
+/** How a run ended: its exit code and output, or how it failed. */
+export type RunResultMessage =
   | {
-      readonly jobId: number;
       readonly ok: true;
       readonly exitCode: number;
       /** The guest exited non-zero with its memory at the limit. */
@@ -48,7 +48,6 @@ export type ResultMessage =
       readonly runMs: number;
     }
   | {
-      readonly jobId: number;
       readonly ok: false;
       readonly code: WasiRunErrorCode | 'WASIO_ERR_MODULE_LOAD';
       readonly message: string;
@@ -56,3 +55,6 @@ export type ResultMessage =
       readonly stderr: Uint8Array;
       readonly runMs: number;
     };
+
+/** A worker's answer to a `RunMessage`. */
+export type ResultMessage = RunResultMessage & { readonly jobId: number };

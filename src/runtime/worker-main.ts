@@ -7,12 +7,10 @@
  */
 import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { CaptureSink, runCommand, TrapError, WasiRunError, ProcRaiseError, type RunResult, type WasiOptions } from '../wasi/index.js';
 import { collectGarbage } from './collect-garbage.js';
-import { WASM_PAGE_BYTES } from './memory-limit.js';
-import type { LoadedModule, ReadyMessage, ResultMessage, RunMessage } from './messages.js';
-import { ReusableInstance } from './instance-reuse.js';
-import { SpareMemories, type SpareMemory } from './memory-reuse.js';
+import type { LoadedModule, ReadyMessage, ResultMessage, RunMessage, RunResultMessage } from './messages.js';
+import { SpareMemories } from './memory-reuse.js';
+import { runJob } from './run-job.js';
 
 const port = parentPort;
 if (port === null) throw new Error('worker-main must run in a worker thread');
@@ -30,6 +28,13 @@ function transferable(bytes: Uint8Array): Uint8Array {
   return copy;
 }
 
+/** The result to post for job `jobId`, its output in buffers of its own. */
+function withTransferableOutput(jobId: number, result: RunResultMessage): ResultMessage {
+  return result.ok
+    ? { ...result, jobId, stdout: transferable(result.stdout), stderr: transferable(result.stderr) }
+    : { ...result, jobId, stderr: transferable(result.stderr) };
+}
+
 function remember(id: number, module: LoadedModule): void {
   modules.delete(id);
   modules.set(id, module);
@@ -37,47 +42,6 @@ function remember(id: number, module: LoadedModule): void {
     const oldest = modules.keys().next().value as number;
     modules.delete(oldest);
     spares.drop(oldest);
-  }
-}
-
-/**
- * A guest that failed with its memory grown close to the limit most likely failed for want of
- * memory: an allocator grows by what it needs at once (a 1 MiB malloc asks for 17 pages), so
- * "close" is within an eighth of the limit.
- */
-function atMemoryLimit(loaded: LoadedModule, memoryBytes: number): boolean {
-  return memoryBytes + Math.max(WASM_PAGE_BYTES, loaded.memoryLimitBytes / 8) > loaded.memoryLimitBytes;
-}
-
-/** Runs on the spare's instance, made first if the module's instances can run again, else on a new instance. */
-function runOn(loaded: LoadedModule, spare: SpareMemory | undefined, options: WasiOptions): RunResult {
-  if (spare === undefined || loaded.memoryImport === undefined || loaded.resetGlobals === undefined) {
-    return runCommand(loaded.module, options, loaded.memoryImport, spare?.memory);
-  }
-  spare.instance ??= ReusableInstance.create(loaded.module, loaded.memoryImport, spare.memory, loaded.resetGlobals);
-  return spare.instance.run(options);
-}
-
-function run(message: RunMessage, loaded: LoadedModule, spare: SpareMemory | undefined): ResultMessage {
-  const stdout = new CaptureSink();
-  const stderr = new CaptureSink();
-  const started = performance.now();
-  try {
-    const { exitCode, memoryBytes } = runOn(loaded, spare, { ...message.spec, stdout, stderr });
-    const memoryLimitHit = exitCode !== 0 && atMemoryLimit(loaded, memoryBytes);
-    return {
-      jobId: message.jobId, ok: true, exitCode, memoryLimitHit, stdout: transferable(stdout.bytes()),
-      stderr: transferable(stderr.bytes()), runMs: performance.now() - started,
-    };
-  } catch (error) {
-    if (!(error instanceof WasiRunError)) throw error;
-    let reason = error instanceof TrapError ? error.reason
-      : error instanceof ProcRaiseError ? `signal ${error.signal}` : undefined;
-    if (atMemoryLimit(loaded, error.memoryBytes)) reason = `memory limit reached (${reason ?? error.code})`;
-    return {
-      jobId: message.jobId, ok: false, code: error.code, message: error.message, reason,
-      stderr: transferable(stderr.bytes()), runMs: performance.now() - started,
-    };
   }
 }
 
@@ -157,7 +121,7 @@ port.on('message', (message: RunMessage) => {
   const instantiates = spare?.instance === undefined;
   const result: ResultMessage = loaded === undefined
     ? { jobId: message.jobId, ok: false, code: 'WASIO_ERR_MODULE_LOAD', message: 'module not present in worker', reason: undefined, stderr: new Uint8Array(0), runMs: 0 }
-    : run(message, loaded, spare);
+    : withTransferableOutput(message.jobId, runJob(loaded, message.spec, spare));
   const transfer = [result.stderr.buffer as ArrayBuffer];
   if (result.ok) transfer.push(result.stdout.buffer as ArrayBuffer);
   port.postMessage(result, transfer);
