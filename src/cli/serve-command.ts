@@ -76,6 +76,8 @@ export async function serve(options: ServeOptions, logger: Logger): Promise<void
     maxQueue: config.max_queue,
     maxModules: config.cache_size,
     watchModules: true,
+    // One of several HTTP processes shares the cores with the others: a worker hop only adds wake-ups.
+    inlineRuns: place !== undefined,
     onCompiled: (module) => logger.info({ module: module.path, compileMs: Math.round(module.compileMs), bytes: module.byteLength }, 'module compiled'),
     onModuleChanged: (path) => logger.info({ module: path }, 'module changed on disk; recompiling on next use'),
     onWorkerReplaced: (reason) => logger.warn({ reason }, 'worker replaced'),

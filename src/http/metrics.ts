@@ -83,6 +83,11 @@ export class ServerMetrics {
       name: 'wasio_instance_run_seconds', help: 'Time an instance ran on its worker (instantiate and _start), until it ended or was stopped.',
       labelNames: ['route'] as const, buckets: LATENCY_BUCKETS, registers,
     });
+    const inlineRuns = new SeriesCounter({
+      name: 'wasio_inline_runs_total',
+      help: 'Instances run on the HTTP thread, not on a worker: short runs of small modules, with several HTTP processes.',
+      labelNames: ['route'] as const, registers,
+    });
     const compiles = new Counter({ name: 'wasio_module_compiles_total', help: 'Module files compiled.', registers });
     const compileTime = new Histogram({
       name: 'wasio_module_compile_duration_seconds', help: 'Time to compile and check one module file.', buckets: COMPILE_BUCKETS, registers,
@@ -127,7 +132,7 @@ export class ServerMetrics {
     };
     const requestSeries = new Map<string, CounterSeries>();
     const routeSeries = new Map<string, { duration: HistogramSeries; hits?: CounterSeries; misses?: CounterSeries }>();
-    const instanceSeries = new Map<string, { queueWait: HistogramSeries; run: HistogramSeries }>();
+    const instanceSeries = new Map<string, { queueWait: HistogramSeries; run: HistogramSeries; inline?: CounterSeries }>();
     this.unsubscribers.push(
       subscribe(requestEndChannel, (message) => {
         if (message.server !== server) return;
@@ -147,6 +152,8 @@ export class ServerMetrics {
           () => ({ queueWait: queueWait.series({ route: message.group }), run: instanceRun.series({ route: message.group }) }));
         series.queueWait.observe(message.queueMs / 1000);
         series.run.observe(message.runMs / 1000);
+        // Found at a route's first run on the HTTP thread, so a server that makes none shows none.
+        if (message.inline) (series.inline ??= inlineRuns.series({ route: message.group })).inc();
       }),
       subscribe(moduleCompiledChannel, (message) => {
         if (!runtime.published(message.store)) return;

@@ -55,6 +55,8 @@ export interface InstanceEndMessage {
   readonly exitCode: number | undefined;
   /** The `RuntimeErrorCode` of a failed run (trap, timeout, output limit, ...). */
   readonly failure: string | undefined;
+  /** It ran on the HTTP thread, not on a worker (`inline-runs.ts`). */
+  readonly inline: boolean;
 }
 
 /** Why a worker thread is replaced: its run timed out, its client left, or it died. */

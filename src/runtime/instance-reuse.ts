@@ -45,8 +45,7 @@ export class ReusableInstance {
   ): ReusableInstance {
     const command = instantiateCommand(module, memoryImport, memory);
     const globals = resetGlobals.map((name) => {
-      const global = command.instance.exports[name];
-      if (!(global instanceof WebAssembly.Global)) throw new TypeError(`module exports no global ${name} to reset`);
+      const global = exportedGlobal(command, name);
       return { global, value: global.value as unknown };
     });
     return new ReusableInstance(command, memoryImage(command.memory), globals);
@@ -54,6 +53,11 @@ export class ReusableInstance {
 
   get memory(): WebAssembly.Memory {
     return this.command.memory;
+  }
+
+  /** The global the instance exports as `name`; throws `TypeError` when there is none. */
+  exportedGlobal(name: string): WebAssembly.Global {
+    return exportedGlobal(this.command, name);
   }
 
   run(options: WasiOptions): RunResult {
@@ -70,6 +74,12 @@ export class ReusableInstance {
     for (const range of this.image) bytes.set(range.bytes, range.offset);
     for (const { global, value } of this.globals) global.value = value;
   }
+}
+
+function exportedGlobal(command: CommandInstance, name: string): WebAssembly.Global {
+  const global = command.instance.exports[name];
+  if (!(global instanceof WebAssembly.Global)) throw new TypeError(`module exports no global ${name}`);
+  return global;
 }
 
 /** Copies of every run of 4 KiB pages of `memory` that hold a non-zero byte. */

@@ -11,6 +11,7 @@ import { missingImports } from '../wasi/index.js';
 import { compileModule, type CompileMode } from './compile.js';
 import { moduleCompiledChannel } from './diagnostics.js';
 import { ModuleLoadError } from './errors.js';
+import { meterFuel } from './fuel.js';
 import { importDefinedMemory } from './memory-reuse.js';
 import { limitMemory, type MemoryImport } from './memory-limit.js';
 
@@ -30,7 +31,21 @@ export interface CompiledModule {
   readonly memoryImport: MemoryImport | undefined;
   /** Set when an instance can run again once these globals and its memory are put back (see instance-reuse). */
   readonly resetGlobals: readonly string[] | undefined;
+  /**
+   * The same module with fuel metering, for runs on the HTTP thread (`inline-runs.ts`): made
+   * only for a small module whose instances can run again.
+   */
+  readonly metered: MeteredCompilation | undefined;
 }
+
+export interface MeteredCompilation {
+  readonly module: WebAssembly.Module;
+  /** The exported global to set to the fuel a run may spend. */
+  readonly fuelExport: string;
+}
+
+/** The largest module file given a metered twin: a module this small instantiates in well under a millisecond. */
+export const METERED_MODULE_MAX_BYTES = 1024 * 1024;
 
 export interface ModuleStoreOptions {
   /** How many compiled modules to keep. */
@@ -131,10 +146,12 @@ export class ModuleStore {
     if (!WebAssembly.Module.exports(module).some((entry) => entry.name === '_start' && entry.kind === 'function')) {
       throw new ModuleLoadError(path, 'exports no _start function (not a WASI command)');
     }
+    const metered = limited.resetGlobals === undefined || file.byteLength > METERED_MODULE_MAX_BYTES
+      ? undefined : await compileMetered(limited.bytes, mode);
     this.compiles += 1;
     const compiled: CompiledModule = {
       id: nextModuleId++, path, module, byteLength: file.byteLength, compileMs: performance.now() - started,
-      memoryLimitBytes: memoryLimitMb * 2 ** 20, memoryImport: limited.memoryImport, resetGlobals: limited.resetGlobals,
+      memoryLimitBytes: memoryLimitMb * 2 ** 20, memoryImport: limited.memoryImport, resetGlobals: limited.resetGlobals, metered,
     };
     this.options.onCompiled?.(compiled);
     if (moduleCompiledChannel.hasSubscribers) {
@@ -157,5 +174,17 @@ export class ModuleStore {
     } catch {
       // A folder that cannot be watched still serves; its modules just do not hot-reload.
     }
+  }
+}
+
+/** The metered twin of a module; undefined when metering does not understand it or its twin does not compile. */
+async function compileMetered(bytes: Uint8Array, mode: CompileMode): Promise<MeteredCompilation | undefined> {
+  const metered = meterFuel(bytes);
+  if (metered === undefined) return undefined;
+  try {
+    return { module: await compileModule(metered.bytes as Uint8Array<ArrayBuffer>, mode), fuelExport: metered.fuelExport };
+  } catch {
+    // The module compiled as it was; without its twin it only ever runs on a worker.
+    return undefined;
   }
 }

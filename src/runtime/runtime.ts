@@ -16,6 +16,8 @@ export interface RuntimeOptions {
   readonly onCompiled?: (module: CompiledModule) => void;
   readonly onModuleChanged?: (path: string) => void;
   readonly onWorkerReplaced?: (reason: string) => void;
+  /** Short runs of small modules run on the HTTP thread (see `WorkerPoolOptions.inlineRuns`). */
+  readonly inlineRuns?: boolean;
 }
 
 export interface Invocation {
@@ -45,6 +47,7 @@ export class Runtime {
       size: options.workers,
       maxQueue: options.maxQueue,
       maxModulesPerWorker: options.maxModules,
+      inlineRuns: options.inlineRuns === true,
       ...(options.onWorkerReplaced === undefined ? {} : { onWorkerReplaced: options.onWorkerReplaced }),
     });
   }

@@ -24,6 +24,10 @@
  * back and queued again when the job before them turns out long (`LONG_RUN_MS`) or their
  * worker is stopped; they count as running for their group, so `maxConcurrency` holds.
  *
+ * With `inlineRuns`, short runs of small modules do not go to a worker at all while one is
+ * idle: they run on this thread, bounded by fuel and a deadline instead of a timeout
+ * (`inline-runs.ts`).
+ *
  * Diagnostics: the end of every run, every replaced worker and every limit breach are
  * published on the channels of `diagnostics.ts`.
  */
@@ -31,7 +35,8 @@ import { setPriority } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { instanceEndChannel, limitExceededChannel, workerReplacedChannel, type LimitKind, type WorkerReplacedReason } from './diagnostics.js';
 import { RunFailure } from './errors.js';
-import type { ReadyMessage, ResultMessage, RunMessage, RunSpec } from './messages.js';
+import { InlineRuns } from './inline-runs.js';
+import type { ReadyMessage, ResultMessage, RunMessage, RunResultMessage, RunSpec } from './messages.js';
 import type { CompiledModule } from './module-store.js';
 
 export interface WorkerPoolOptions {
@@ -43,6 +48,12 @@ export interface WorkerPoolOptions {
   readonly maxModulesPerWorker: number;
   /** Told when a worker is replaced, with why (for logs and metrics). */
   readonly onWorkerReplaced?: (reason: string) => void;
+  /**
+   * Run short runs of small modules on this thread while a worker is idle (`inline-runs.ts`):
+   * for a process that shares the cores with other HTTP processes, where a hop to a worker
+   * only adds wake-ups. Off by default: alone, a process needs its workers to reach the other cores.
+   */
+  readonly inlineRuns?: boolean;
 }
 
 export interface JobOptions {
@@ -182,7 +193,10 @@ export class WorkerPool {
   /** Set while jobs with a signal wait or run (see `checkAborts`). */
   private abortPoll: NodeJS.Timeout | undefined;
 
+  private readonly inline: InlineRuns | undefined;
+
   constructor(private readonly options: WorkerPoolOptions) {
+    this.inline = options.inlineRuns === true ? new InlineRuns() : undefined;
     for (let i = 0; i < options.size; i++) this.spawn(false);
   }
 
@@ -194,6 +208,8 @@ export class WorkerPool {
   run(module: CompiledModule, spec: RunSpec, options: JobOptions): Promise<RunOutcome> {
     if (this.closed) return Promise.reject(new RunFailure('WASIO_ERR_POOL_CLOSED', 'the server is shutting down'));
     if (options.signal?.aborted === true) return Promise.reject(abortedFailure());
+    const inline = this.idle.length > 0 ? this.inline?.tryRun(module, spec, options.timeoutMs) : undefined;
+    if (inline !== undefined) return this.settleInline(inline, options.group);
     if (this.waiting() >= this.options.maxQueue) {
       this.announceLimit('queue', options.group);
       return Promise.reject(new RunFailure('WASIO_ERR_QUEUE_FULL', `queue full (${this.options.maxQueue} waiting)`));
@@ -208,6 +224,13 @@ export class WorkerPool {
       this.dispatch();
       if (options.signal !== undefined) this.pollAborts();
     });
+  }
+
+  /** The outcome of a run made on this thread (`InlineRuns`), announced as a worker's is. */
+  private settleInline(result: RunResultMessage, group: string): Promise<RunOutcome> {
+    this.announceRunEnd(group, 0, result, true);
+    const outcome = outcomeOf(result, 0);
+    return outcome instanceof RunFailure ? Promise.reject(outcome) : Promise.resolve(outcome);
   }
 
   /** Job ids are positive 32-bit integers (they go through `claims`), wrapping around; 0 is none. */
@@ -674,14 +697,11 @@ export class WorkerPool {
     this.finish(worker, job);
     const queueMs = job.startedAt - job.enqueuedAt;
     if (result.runMs < LONG_RUN_MS) this.group(job.options.group).runsLong = false;
-    this.announceEnd(job, result.runMs, result.ok ? result.exitCode : undefined, result.ok ? undefined : result.code);
-    const broken = limitBrokenBy(result);
-    if (broken !== undefined) this.announceLimit(broken, job.options.group);
-    if (result.ok) {
-      job.resolve({ exitCode: result.exitCode, memoryLimitHit: result.memoryLimitHit, stdout: result.stdout, stderr: result.stderr, runMs: result.runMs, queueMs });
-    } else {
-      job.reject(new RunFailure(result.code, result.message, result.stderr, result.reason));
-    }
+    this.inline?.noteWorkerRun(job.module, result.ok ? result.runMs : undefined);
+    this.announceRunEnd(job.options.group, queueMs, result, false);
+    const outcome = outcomeOf(result, queueMs);
+    if (outcome instanceof RunFailure) job.reject(outcome);
+    else job.resolve(outcome);
     const next = worker.ahead.shift();
     if (next !== undefined) {
       // Sent ahead and never taken back: the worker has started it, or is about to.
@@ -720,8 +740,20 @@ export class WorkerPool {
   private announceEnd(job: Job, runMs: number, exitCode: number | undefined, failure: string | undefined): void {
     if (!instanceEndChannel.hasSubscribers) return;
     instanceEndChannel.publish({
-      pool: this, group: job.options.group, queueMs: job.startedAt - job.enqueuedAt, runMs, exitCode, failure,
+      pool: this, group: job.options.group, queueMs: job.startedAt - job.enqueuedAt, runMs, exitCode, failure, inline: false,
     });
+  }
+
+  /** Announces a run that ended with a result, and the limit it broke if any. */
+  private announceRunEnd(group: string, queueMs: number, result: RunResultMessage, inline: boolean): void {
+    if (instanceEndChannel.hasSubscribers) {
+      instanceEndChannel.publish({
+        pool: this, group, queueMs, runMs: result.runMs, exitCode: result.ok ? result.exitCode : undefined,
+        failure: result.ok ? undefined : result.code, inline,
+      });
+    }
+    const broken = limitBrokenBy(result);
+    if (broken !== undefined) this.announceLimit(broken, group);
   }
 
   private announceLimit(kind: LimitKind, group: string): void {
@@ -729,8 +761,14 @@ export class WorkerPool {
   }
 }
 
+/** What the caller of `run` gets for a run's result. */
+function outcomeOf(result: RunResultMessage, queueMs: number): RunOutcome | RunFailure {
+  if (!result.ok) return new RunFailure(result.code, result.message, result.stderr, result.reason);
+  return { exitCode: result.exitCode, memoryLimitHit: result.memoryLimitHit, stdout: result.stdout, stderr: result.stderr, runMs: result.runMs, queueMs };
+}
+
 /** The limit a finished run broke, if any: memory (a failure at the limit) or output. */
-function limitBrokenBy(result: ResultMessage): LimitKind | undefined {
+function limitBrokenBy(result: RunResultMessage): LimitKind | undefined {
   if (result.ok) return result.exitCode !== 0 && result.memoryLimitHit ? 'memory' : undefined;
   return result.code === 'WASIO_ERR_OUTPUT_LIMIT' ? 'output' : undefined;
 }
