@@ -74,7 +74,17 @@ function filetypeOfStats(stat: BigIntStats): number {
   return FileType.unknown;
 }
 
-function encodeStrings(values: readonly string[]): { bytes: Uint8Array; offsets: number[] } {
+/** Strings as the guest reads them: NUL-terminated, one after the other, and where each starts. */
+interface EncodedStrings {
+  readonly bytes: Uint8Array;
+  readonly offsets: number[];
+}
+
+/** Placeholders until the memory is attached: the first WASI call that touches memory views it. */
+const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
+const EMPTY_BYTES = new Uint8Array(0);
+
+function encodeStrings(values: readonly string[]): EncodedStrings {
   const encoded = values.map((value) => textEncoder.encode(`${value}\0`));
   const bytes = new Uint8Array(encoded.reduce((sum, part) => sum + part.byteLength, 0));
   const offsets: number[] = [];
@@ -112,20 +122,23 @@ function clockNow(id: number): bigint {
 
 export class WasiHost {
   private readonly fds: FdTable;
-  private readonly args: { bytes: Uint8Array; offsets: number[] };
-  private readonly env: { bytes: Uint8Array; offsets: number[] };
+  private readonly argValues: readonly string[];
+  private readonly envValues: Readonly<Record<string, string>>;
+  // Encoded when the guest first asks: most guests never read their environment.
+  private encodedArgs: EncodedStrings | undefined;
+  private encodedEnv: EncodedStrings | undefined;
   private outputBudget: number;
   private readonly outputLimit: number;
   private readonly deadline: number | undefined;
   private memory: WebAssembly.Memory | undefined;
   private buffer: ArrayBuffer | undefined;
-  private view = new DataView(new ArrayBuffer(0));
-  private bytes = new Uint8Array(0);
+  private view = EMPTY_VIEW;
+  private bytes = EMPTY_BYTES;
   private ended = false;
 
   constructor(options: WasiOptions = {}) {
-    this.args = encodeStrings(options.args ?? []);
-    this.env = encodeStrings(Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`));
+    this.argValues = options.args ?? [];
+    this.envValues = options.env ?? {};
     this.outputLimit = options.maxOutputBytes ?? Number.POSITIVE_INFINITY;
     this.outputBudget = this.outputLimit;
     this.deadline = options.deadline;
@@ -154,6 +167,14 @@ export class WasiHost {
       preopenName: textEncoder.encode(options.guest), listing: undefined,
       rightsBase: DIRECTORY_RIGHTS, rightsInheriting: ALL_RIGHTS, fdflags: 0,
     });
+  }
+
+  private get args(): EncodedStrings {
+    return (this.encodedArgs ??= encodeStrings(this.argValues));
+  }
+
+  private get env(): EncodedStrings {
+    return (this.encodedEnv ??= encodeStrings(Object.entries(this.envValues).map(([key, value]) => `${key}=${value}`)));
   }
 
   /** Gives the host the instance's memory; call before `_start`. */
@@ -297,7 +318,7 @@ export class WasiHost {
     return this.strings(this.env, environPtr, bufPtr);
   }
 
-  private sizes(list: { bytes: Uint8Array; offsets: number[] }, countPtr: number, sizePtr: number): number {
+  private sizes(list: EncodedStrings, countPtr: number, sizePtr: number): number {
     try {
       this.sync();
       this.view.setUint32(countPtr, list.offsets.length, true);
@@ -308,7 +329,7 @@ export class WasiHost {
     }
   }
 
-  private strings(list: { bytes: Uint8Array; offsets: number[] }, pointersPtr: number, bufPtr: number): number {
+  private strings(list: EncodedStrings, pointersPtr: number, bufPtr: number): number {
     try {
       this.sync();
       this.range(bufPtr, list.bytes.byteLength).set(list.bytes);
