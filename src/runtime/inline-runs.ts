@@ -56,12 +56,12 @@ export class InlineRuns {
 
   /** The result of running `spec` here, or undefined when the job must go to a worker. */
   tryRun(module: CompiledModule, spec: RunSpec, timeoutMs: number): RunResultMessage | undefined {
-    const { metered, memoryImport, resetGlobals } = module;
-    if (metered === undefined || memoryImport === undefined || resetGlobals === undefined || spec.mounts.length > 0
+    const { metered, memoryImport, instanceReset } = module;
+    if (metered === undefined || memoryImport === undefined || instanceReset === undefined || spec.mounts.length > 0
       || timeoutMs < MIN_TIMEOUT_MS || this.shortRuns.get(module) !== TRUSTED_AFTER_RUNS) return undefined;
     const spare = this.spares.take(module.id, memoryImport);
     try {
-      spare.instance ??= ReusableInstance.create(metered.module, memoryImport, spare.memory, resetGlobals);
+      spare.instance ??= ReusableInstance.create(metered.module, memoryImport, spare.memory, instanceReset);
     } catch {
       // Whatever stops it instantiating, a worker meets and reports.
       this.shortRuns.set(module, 0);
@@ -69,7 +69,7 @@ export class InlineRuns {
     }
     const fuel = spare.instance.exportedGlobal(metered.fuelExport);
     fuel.value = INLINE_FUEL;
-    const loaded = { module: metered.module, memoryImport, resetGlobals, memoryLimitBytes: module.memoryLimitBytes, byteLength: module.byteLength };
+    const loaded = { module: metered.module, memoryImport, instanceReset, memoryLimitBytes: module.memoryLimitBytes, byteLength: module.byteLength };
     const result = runJob(loaded, spec, spare, performance.now() + INLINE_BUDGET_MS);
     const outOfFuel = (fuel.value as number) < 0;
     this.spares.keep(module.id, spare, memoryImport);

@@ -11,13 +11,10 @@
  * run). So putting back the memory's bytes, its size as the guest sees it, and the globals'
  * values makes the instance, to the guest, exactly a new one.
  */
+import type { InstanceReset } from './memory-limit.js';
 import { instantiateCommand, runInstance, type CommandInstance, type ProvidedMemory, type RunResult, type WasiOptions } from '../wasi/index.js';
 
-/** The granularity of the memory image: the page size of the page cleaner. */
-const IMAGE_PAGE_BYTES = 4096;
-const ZERO_PAGE = new Uint8Array(IMAGE_PAGE_BYTES);
-
-/** Bytes of the memory that are not all zero right after instantiation, by offset. */
+/** Bytes of the memory as instantiation left them, by offset. */
 interface ImageRange {
   readonly offset: number;
   readonly bytes: Uint8Array;
@@ -37,18 +34,18 @@ export class ReusableInstance {
 
   /**
    * Instantiates `module` on `memory` (every byte zero, as `runCommand` requires) and records
-   * what instantiation left in the memory and in the globals named by `resetGlobals`.
-   * Throws as `instantiateCommand` does.
+   * what instantiation left in it: the bytes of the data segments' ranges and the values of
+   * the globals `reset` names. Throws as `instantiateCommand` does.
    */
-  static create(
-    module: WebAssembly.Module, memoryImport: ProvidedMemory, memory: WebAssembly.Memory, resetGlobals: readonly string[],
-  ): ReusableInstance {
+  static create(module: WebAssembly.Module, memoryImport: ProvidedMemory, memory: WebAssembly.Memory, reset: InstanceReset): ReusableInstance {
     const command = instantiateCommand(module, memoryImport, memory);
-    const globals = resetGlobals.map((name) => {
+    const globals = reset.globals.map((name) => {
       const global = exportedGlobal(command, name);
       return { global, value: global.value as unknown };
     });
-    return new ReusableInstance(command, memoryImage(command.memory), globals);
+    const bytes = new Uint8Array(command.memory.buffer);
+    const image = reset.data.map(([start, end]) => ({ offset: start, bytes: bytes.slice(start, end) }));
+    return new ReusableInstance(command, image, globals);
   }
 
   get memory(): WebAssembly.Memory {
@@ -82,18 +79,3 @@ function exportedGlobal(command: CommandInstance, name: string): WebAssembly.Glo
   return global;
 }
 
-/** Copies of every run of 4 KiB pages of `memory` that hold a non-zero byte. */
-function memoryImage(memory: WebAssembly.Memory): ImageRange[] {
-  const bytes = new Uint8Array(memory.buffer);
-  const image: ImageRange[] = [];
-  let rangeStart = -1;
-  for (let offset = 0; offset <= bytes.byteLength; offset += IMAGE_PAGE_BYTES) {
-    const dirty = offset < bytes.byteLength && Buffer.compare(ZERO_PAGE, bytes.subarray(offset, offset + IMAGE_PAGE_BYTES)) !== 0;
-    if (dirty && rangeStart < 0) rangeStart = offset;
-    if (!dirty && rangeStart >= 0) {
-      image.push({ offset: rangeStart, bytes: bytes.slice(rangeStart, offset) });
-      rangeStart = -1;
-    }
-  }
-  return image;
-}

@@ -24,11 +24,16 @@ export interface MemoryImport {
 export interface LimitedModule {
   readonly bytes: Uint8Array;
   readonly memoryImport: MemoryImport | undefined;
-  /**
-   * Set when an instance of the module can run again once its memory and these exported
-   * globals (every mutable one) are back as instantiation left them (see instance-reuse).
-   */
-  readonly resetGlobals?: readonly string[] | undefined;
+  /** Set when an instance of the module can run again, put back as instantiation left it (see instance-reuse). */
+  readonly instanceReset?: InstanceReset | undefined;
+}
+
+/** What to put back in an instance so it can run again as new. */
+export interface InstanceReset {
+  /** The exports of every mutable global. */
+  readonly globals: readonly string[];
+  /** Where instantiation writes the data segments: `[start, end)` byte ranges of the memory, in whole 4 KiB pages. */
+  readonly data: readonly (readonly [start: number, end: number])[];
 }
 
 const SECTION_IMPORT = 2;

@@ -27,7 +27,7 @@ import { zeroDirtyPages } from './page-cleaner.js';
 import { opcodeSet, UnknownInstruction, valueType, walkCode } from './wasm-instructions.js';
 import {
   appended, EXTERNAL_GLOBAL, EXTERNAL_MEMORY, importCounts, name, reassembled, sectionsOf, SECTION_CODE, SECTION_EXPORT,
-  SECTION_FUNCTION, SECTION_GLOBAL, SECTION_IMPORT, SECTION_MEMORY, SECTION_START, SECTION_TYPE, type ImportCounts, type Section,
+  SECTION_DATA, SECTION_FUNCTION, SECTION_GLOBAL, SECTION_IMPORT, SECTION_MEMORY, SECTION_START, SECTION_TYPE, type ImportCounts, type Section,
 } from './wasm-sections.js';
 
 /** The largest memory a worker keeps for a next run: cleaning costs about 0.03 ms per MiB. */
@@ -49,6 +49,13 @@ const OP_CALL = 0x10;
 const OP_GLOBAL_GET = 0x23;
 const OP_GLOBAL_SET = 0x24;
 const OP_TABLE_SET = 0x26;
+const OP_I32_CONST = 0x41;
+const OP_END = 0x0b;
+const DATA_ACTIVE = 0;
+const DATA_PASSIVE = 1;
+const DATA_ACTIVE_INDEXED = 2;
+/** The granularity of the data ranges kept for reset: the page size of the page cleaner. */
+const IMAGE_PAGE_BYTES = 4096;
 const PREFIX_MISC = 0xfc;
 /** After 0xFC: data.drop, table.init, elem.drop, table.copy, table.grow, table.fill. */
 const STATE_CHANGING_MISC = new Set([9, 12, 13, 14, 15, 17]);
@@ -102,8 +109,9 @@ function importMemory(bytes: Uint8Array): LimitedModule | undefined {
   const guestSize = ownSizeSections(bytes, sections, initial);
   if (guestSize === 'unknown') return undefined;
   for (const [id, content] of guestSize.contents) contents.set(id, content);
-  const resetGlobals = guestSize.changesTablesOrSegments || find(SECTION_START) !== undefined
-    ? undefined : mutableGlobalExports(bytes, sections, exported.names);
+  const resettable = !guestSize.changesTablesOrSegments && find(SECTION_START) === undefined;
+  const resetGlobals = resettable ? mutableGlobalExports(bytes, sections, exported.names) : undefined;
+  const dataRanges = resettable ? activeDataRanges(bytes, find(SECTION_DATA)) : undefined;
   const exportEntries = [...guestSize.exportEntries, ...(resetGlobals?.entries ?? [])];
   if (exportEntries.length > 0) contents.set(SECTION_EXPORT, appended(bytes, find(SECTION_EXPORT), exportEntries));
 
@@ -113,8 +121,10 @@ function importMemory(bytes: Uint8Array): LimitedModule | undefined {
       module: MEMORY_IMPORT.module, name: MEMORY_IMPORT.name, initial, maximum, shared: false,
       pagesExport: guestSize.exportEntries.length === 0 ? undefined : MEMORY_PAGES_EXPORT,
     },
-    resetGlobals: resetGlobals === undefined ? undefined
-      : [...resetGlobals.names, ...(guestSize.exportEntries.length === 0 ? [] : [MEMORY_PAGES_EXPORT])],
+    instanceReset: resetGlobals === undefined || dataRanges === undefined ? undefined : {
+      globals: [...resetGlobals.names, ...(guestSize.exportEntries.length === 0 ? [] : [MEMORY_PAGES_EXPORT])],
+      data: dataRanges,
+    },
   };
 }
 
@@ -265,6 +275,66 @@ function rewrittenCode(
   }
   if (reader.offset !== codeSection.end) throw new UnknownInstruction('the code section has bytes after its last function');
   return { code: rewritten ? parts : undefined, changesTablesOrSegments };
+}
+
+/**
+ * The byte ranges the active data segments write into memory 0 at instantiation, or undefined
+ * when a segment's offset is not a constant (the ranges could then only be found by reading
+ * the whole memory, which for a fresh memory costs a page fault per page).
+ */
+function activeDataRanges(bytes: Uint8Array, dataSection: Section | undefined): [number, number][] | undefined {
+  const ranges: [number, number][] = [];
+  if (dataSection === undefined) return ranges;
+  try {
+    const reader = new Reader(bytes.subarray(0, dataSection.end), dataSection.contentStart);
+    const count = reader.u32();
+    for (let i = 0; i < count; i++) {
+      const mode = reader.u32();
+      if (mode === DATA_PASSIVE) {
+        reader.skip(reader.u32());
+        continue;
+      }
+      if (mode === DATA_ACTIVE_INDEXED && reader.u32() !== 0) return undefined;
+      if ((mode !== DATA_ACTIVE && mode !== DATA_ACTIVE_INDEXED) || reader.byte() !== OP_I32_CONST) return undefined;
+      const offset = signedI32(reader) >>> 0;
+      if (reader.byte() !== OP_END) return undefined;
+      const length = reader.u32();
+      reader.skip(length);
+      ranges.push([offset, offset + length]);
+    }
+    return pageRuns(ranges);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The 4 KiB pages the ranges touch, as runs of whole pages: a Go module writes its data in tens
+ * of thousands of small segments, and copying them one by one would cost more than the pages.
+ */
+function pageRuns(ranges: [number, number][]): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const [start, end] of ranges.filter(([from, to]) => to > from).sort((a, b) => a[0] - b[0])) {
+    const first = Math.floor(start / IMAGE_PAGE_BYTES) * IMAGE_PAGE_BYTES;
+    const last = Math.ceil(end / IMAGE_PAGE_BYTES) * IMAGE_PAGE_BYTES;
+    const previous = runs.at(-1);
+    if (previous !== undefined && first <= previous[1]) previous[1] = Math.max(previous[1], last);
+    else runs.push([first, last]);
+  }
+  return runs;
+}
+
+/** A signed LEB128 number of up to 32 bits, as `i32.const` writes it. */
+function signedI32(reader: Reader): number {
+  let result = 0;
+  let shift = 0;
+  let byte: number;
+  do {
+    byte = reader.byte();
+    result |= (byte & 0x7f) << shift;
+    shift += 7;
+  } while (byte & 0x80 && shift < 35);
+  return shift < 32 && (byte & 0x40) !== 0 ? result | (-1 << shift) : result;
 }
 
 /**

@@ -1,5 +1,6 @@
 /** The messages between the worker pool and its worker threads. */
 import type { MountOptions, ProvidedMemory, WasiRunErrorCode } from '../wasi/index.js';
+import type { InstanceReset } from './memory-limit.js';
 
 /** What one run needs, apart from the module. */
 export interface RunSpec {
@@ -16,7 +17,7 @@ export interface LoadedModule {
   readonly module: WebAssembly.Module;
   readonly memoryImport: ProvidedMemory | undefined;
   /** Set when an instance can run again once these globals and its memory are put back (see instance-reuse). */
-  readonly resetGlobals: readonly string[] | undefined;
+  readonly instanceReset: InstanceReset | undefined;
   readonly memoryLimitBytes: number;
   /** Size of the module file: what an instance holds outside V8's heap grows with it. */
   readonly byteLength: number;

@@ -13,7 +13,7 @@ import { moduleCompiledChannel } from './diagnostics.js';
 import { ModuleLoadError } from './errors.js';
 import { meterFuel } from './fuel.js';
 import { importDefinedMemory } from './memory-reuse.js';
-import { limitMemory, type MemoryImport } from './memory-limit.js';
+import { limitMemory, type InstanceReset, type MemoryImport } from './memory-limit.js';
 
 export interface CompiledModule {
   /** Unique per compilation: workers cache modules by it. */
@@ -30,7 +30,7 @@ export interface CompiledModule {
    */
   readonly memoryImport: MemoryImport | undefined;
   /** Set when an instance can run again once these globals and its memory are put back (see instance-reuse). */
-  readonly resetGlobals: readonly string[] | undefined;
+  readonly instanceReset: InstanceReset | undefined;
   /**
    * The same module with fuel metering, for runs on the HTTP thread (`inline-runs.ts`): made
    * only for a small module whose instances can run again.
@@ -146,12 +146,12 @@ export class ModuleStore {
     if (!WebAssembly.Module.exports(module).some((entry) => entry.name === '_start' && entry.kind === 'function')) {
       throw new ModuleLoadError(path, 'exports no _start function (not a WASI command)');
     }
-    const metered = limited.resetGlobals === undefined || file.byteLength > METERED_MODULE_MAX_BYTES
+    const metered = limited.instanceReset === undefined || file.byteLength > METERED_MODULE_MAX_BYTES
       ? undefined : await compileMetered(limited.bytes, mode);
     this.compiles += 1;
     const compiled: CompiledModule = {
       id: nextModuleId++, path, module, byteLength: file.byteLength, compileMs: performance.now() - started,
-      memoryLimitBytes: memoryLimitMb * 2 ** 20, memoryImport: limited.memoryImport, resetGlobals: limited.resetGlobals, metered,
+      memoryLimitBytes: memoryLimitMb * 2 ** 20, memoryImport: limited.memoryImport, instanceReset: limited.instanceReset, metered,
     };
     this.options.onCompiled?.(compiled);
     if (moduleCompiledChannel.hasSubscribers) {

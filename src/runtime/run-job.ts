@@ -22,10 +22,10 @@ function atMemoryLimit(loaded: LoadedModule, memoryBytes: number): boolean {
 
 /** Runs on the spare's instance, made first if the module's instances can run again, else on a new instance. */
 function runOn(loaded: LoadedModule, spare: SpareMemory | undefined, options: WasiOptions): RunResult {
-  if (spare === undefined || loaded.memoryImport === undefined || loaded.resetGlobals === undefined) {
+  if (spare === undefined || loaded.memoryImport === undefined || loaded.instanceReset === undefined) {
     return runCommand(loaded.module, options, loaded.memoryImport, spare?.memory);
   }
-  spare.instance ??= ReusableInstance.create(loaded.module, loaded.memoryImport, spare.memory, loaded.resetGlobals);
+  spare.instance ??= ReusableInstance.create(loaded.module, loaded.memoryImport, spare.memory, loaded.instanceReset);
   return spare.instance.run(options);
 }
 

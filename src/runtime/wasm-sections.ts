@@ -16,6 +16,7 @@ export const SECTION_GLOBAL = 6;
 export const SECTION_EXPORT = 7;
 export const SECTION_START = 8;
 export const SECTION_CODE = 10;
+export const SECTION_DATA = 11;
 
 /** Where each section must sit among the others; custom sections may sit anywhere. */
 const SECTION_ORDER = new Map<number, number>([

@@ -527,7 +527,7 @@ export class WorkerPool {
     const message: RunMessage = {
       jobId: job.id, moduleId: job.module.id, spec,
       module: known ? undefined : {
-        module: job.module.module, memoryImport: job.module.memoryImport, resetGlobals: job.module.resetGlobals, memoryLimitBytes: job.module.memoryLimitBytes, byteLength: job.module.byteLength,
+        module: job.module.module, memoryImport: job.module.memoryImport, instanceReset: job.module.instanceReset, memoryLimitBytes: job.module.memoryLimitBytes, byteLength: job.module.byteLength,
       },
     };
     job.claimSlot = claimSlot;

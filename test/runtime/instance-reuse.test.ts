@@ -83,21 +83,21 @@ function compile(bytes: Uint8Array): WebAssembly.Module {
   return new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
 }
 
-test('every mutable global of a module is exported for reset, the guest\'s own page count with them', () => {
+test('every mutable global of a module is exported for reset, the guest\'s own page count with them, and its data segments\' ranges noted', () => {
   const limited = rewritten();
-  assert.deepEqual(limited.resetGlobals, ['wasio_global_0', 'wasio_global_1', MEMORY_PAGES_EXPORT]);
+  assert.deepEqual(limited.instanceReset, { globals: ['wasio_global_0', 'wasio_global_1', MEMORY_PAGES_EXPORT], data: [[0, 4096]] });
   const exported = WebAssembly.Module.exports(compile(limited.bytes)).filter((entry) => entry.kind === 'global').map((entry) => entry.name);
-  assert.deepEqual(exported.sort(), [...(limited.resetGlobals ?? [])].sort());
+  assert.deepEqual(exported.sort(), [...(limited.instanceReset?.globals ?? [])].sort());
 });
 
 test('an instance put back after a run is, to the guest, a new instance', () => {
   const limited = rewritten();
   const memoryImport = limited.memoryImport;
-  assert.ok(memoryImport !== undefined && limited.resetGlobals !== undefined);
+  assert.ok(memoryImport !== undefined && limited.instanceReset !== undefined);
   const module = compile(limited.bytes);
   const spares = new SpareMemories(16 * 2 ** 16);
   const spare = spares.take(1, memoryImport);
-  const instance = ReusableInstance.create(module, memoryImport, spare.memory, limited.resetGlobals);
+  const instance = ReusableInstance.create(module, memoryImport, spare.memory, limited.instanceReset);
   spare.instance = instance;
   assert.equal(instance.run({}).exitCode, 0);
   assert.equal(instance.run({}).exitCode, 2, 'run again as it was left, the guest sees the last run (so this test can fail)');
@@ -115,7 +115,7 @@ test('modules that change a table, drop a segment, start themselves or hold a v1
   for (const variant of variants) {
     const limited = rewritten(variant);
     assert.ok(WebAssembly.validate(limited.bytes as Uint8Array<ArrayBuffer>), JSON.stringify(variant));
-    assert.equal(limited.resetGlobals, undefined, JSON.stringify(variant));
+    assert.equal(limited.instanceReset, undefined, JSON.stringify(variant));
     assert.ok(limited.memoryImport?.pagesExport !== undefined, JSON.stringify(variant));
   }
 });
@@ -132,7 +132,7 @@ function spec(name: string): RunSpec {
 for (const [instrument, runs] of [['tiny_hello', 50], ['hello_world', 3]] as const) {
   test(`a worker serves run after run of ${instrument} on one instance, each answering its own request`, async () => {
     const module = await new ModuleStore({ maxModules: 4 }).get(exampleInstrument(instrument), 64);
-    assert.ok(module.resetGlobals !== undefined, `${instrument} is offered for reuse`);
+    assert.ok(module.instanceReset !== undefined, `${instrument} is offered for reuse`);
     const pool = new WorkerPool({ size: 1, maxQueue: 10, maxModulesPerWorker: 4 });
     pools.push(pool);
     for (let run = 0; run < runs; run++) {
