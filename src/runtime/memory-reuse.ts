@@ -278,63 +278,76 @@ function rewrittenCode(
 }
 
 /**
- * The byte ranges the active data segments write into memory 0 at instantiation, or undefined
- * when a segment's offset is not a constant (the ranges could then only be found by reading
- * the whole memory, which for a fresh memory costs a page fault per page).
+ * The 4 KiB pages the active data segments write into memory 0 at instantiation, as runs of
+ * whole pages in order; or undefined when a segment's offset is not a constant (the pages
+ * could then only be found by reading the whole memory, which for a fresh memory costs a page
+ * fault per page). A Go module writes its data in tens of thousands of small segments, so the
+ * section is read with the offset in a local, and copying whole pages costs less than copying
+ * the segments one by one.
  */
 function activeDataRanges(bytes: Uint8Array, dataSection: Section | undefined): [number, number][] | undefined {
-  const ranges: [number, number][] = [];
-  if (dataSection === undefined) return ranges;
-  try {
-    const reader = new Reader(bytes.subarray(0, dataSection.end), dataSection.contentStart);
-    const count = reader.u32();
-    for (let i = 0; i < count; i++) {
-      const mode = reader.u32();
-      if (mode === DATA_PASSIVE) {
-        reader.skip(reader.u32());
-        continue;
-      }
-      if (mode === DATA_ACTIVE_INDEXED && reader.u32() !== 0) return undefined;
-      if ((mode !== DATA_ACTIVE && mode !== DATA_ACTIVE_INDEXED) || reader.byte() !== OP_I32_CONST) return undefined;
-      const offset = signedI32(reader) >>> 0;
-      if (reader.byte() !== OP_END) return undefined;
-      const length = reader.u32();
-      reader.skip(length);
-      ranges.push([offset, offset + length]);
-    }
-    return pageRuns(ranges);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The 4 KiB pages the ranges touch, as runs of whole pages: a Go module writes its data in tens
- * of thousands of small segments, and copying them one by one would cost more than the pages.
- */
-function pageRuns(ranges: [number, number][]): [number, number][] {
   const runs: [number, number][] = [];
-  for (const [start, end] of ranges.filter(([from, to]) => to > from).sort((a, b) => a[0] - b[0])) {
-    const first = Math.floor(start / IMAGE_PAGE_BYTES) * IMAGE_PAGE_BYTES;
-    const last = Math.ceil(end / IMAGE_PAGE_BYTES) * IMAGE_PAGE_BYTES;
-    const previous = runs.at(-1);
-    if (previous !== undefined && first <= previous[1]) previous[1] = Math.max(previous[1], last);
-    else runs.push([first, last]);
+  if (dataSection === undefined) return runs;
+  const end = dataSection.end;
+  let offset = dataSection.contentStart;
+  // Unsigned LEB128 at `offset`; a read past the section gives NaN, which the checks below refuse.
+  const u32 = (): number => {
+    let result = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      const byte = offset < end ? bytes[offset++] as number : Number.NaN;
+      result += (byte & 0x7f) * 2 ** shift;
+      if (!(byte & 0x80)) return byte === byte ? result : Number.NaN;
+    }
+    return Number.NaN;
+  };
+  const count = u32();
+  for (let i = 0; i < count; i++) {
+    const mode = u32();
+    if (mode === DATA_PASSIVE) {
+      offset += u32();
+      continue;
+    }
+    if (mode === DATA_ACTIVE_INDEXED && u32() !== 0) return undefined;
+    if ((mode !== DATA_ACTIVE && mode !== DATA_ACTIVE_INDEXED) || bytes[offset++] !== OP_I32_CONST) return undefined;
+    let address = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      byte = offset < end ? bytes[offset++] as number : 0;
+      address |= (byte & 0x7f) << shift;
+      shift += 7;
+    } while (byte & 0x80 && shift < 35);
+    if (shift < 32 && (byte & 0x40) !== 0) address |= -1 << shift;
+    if (bytes[offset++] !== OP_END) return undefined;
+    const length = u32();
+    offset += length;
+    if (!(offset <= end)) return undefined;
+    if (length > 0) addPages(runs, address >>> 0, (address >>> 0) + length);
   }
   return runs;
 }
 
-/** A signed LEB128 number of up to 32 bits, as `i32.const` writes it. */
-function signedI32(reader: Reader): number {
-  let result = 0;
-  let shift = 0;
-  let byte: number;
-  do {
-    byte = reader.byte();
-    result |= (byte & 0x7f) << shift;
-    shift += 7;
-  } while (byte & 0x80 && shift < 35);
-  return shift < 32 && (byte & 0x40) !== 0 ? result | (-1 << shift) : result;
+/** Adds the pages of `[start, end)` to `runs`: extends the last run in the common, rising case. */
+function addPages(runs: [number, number][], start: number, end: number): void {
+  const first = start - (start % IMAGE_PAGE_BYTES);
+  const last = end + ((IMAGE_PAGE_BYTES - (end % IMAGE_PAGE_BYTES)) % IMAGE_PAGE_BYTES);
+  const previous = runs[runs.length - 1];
+  if (previous === undefined || first > previous[1]) {
+    runs.push([first, last]);
+  } else if (first >= previous[0]) {
+    previous[1] = Math.max(previous[1], last);
+  } else {
+    // Out of order: sorted in, and overlapping runs merged.
+    runs.push([first, last]);
+    runs.sort((a, b) => a[0] - b[0]);
+    const merged: [number, number][] = [];
+    for (const run of runs) {
+      const before = merged[merged.length - 1];
+      if (before !== undefined && run[0] <= before[1]) before[1] = Math.max(before[1], run[1]);
+      else merged.push(run);
+    }
+    runs.splice(0, runs.length, ...merged);
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { ModuleStore, type RunSpec } from '../../src/runtime/index.js';
 import { ReusableInstance } from '../../src/runtime/instance-reuse.js';
-import { leb, limitMemory, type LimitedModule } from '../../src/runtime/memory-limit.js';
+import { leb, limitMemory, signedLeb, type LimitedModule } from '../../src/runtime/memory-limit.js';
 import { importDefinedMemory, MEMORY_PAGES_EXPORT, SpareMemories } from '../../src/runtime/memory-reuse.js';
 import { WorkerPool } from '../../src/runtime/worker-pool.js';
 import { exampleInstrument } from '../helpers/server.js';
@@ -36,6 +36,8 @@ interface Variant {
   readonly start?: boolean;
   /** A mutable v128 global, which JavaScript can neither read nor write. */
   readonly v128Global?: boolean;
+  /** More active data segments, one byte each: [address, byte]. */
+  readonly moreData?: readonly (readonly [number, number])[];
 }
 
 function detector(variant: Variant = {}): Uint8Array {
@@ -71,7 +73,8 @@ function detector(variant: Variant = {}): Uint8Array {
   ];
   const bodies = variant.start === true ? [0x02, ...leb(body.length), ...body, 0x02, 0x00, 0x0b] : [0x01, ...leb(body.length), ...body];
   const code = section(10, bodies);
-  const data = section(11, [0x01, 0x00, 0x41, 0xd0, 0x0f, 0x0b, 0x01, 0x07]); // byte 7 at 2000
+  const moreData = (variant.moreData ?? []).map(([address, byte]) => [0x00, 0x41, ...signedLeb(address), 0x0b, 0x01, byte]);
+  const data = section(11, [1 + moreData.length, 0x00, 0x41, 0xd0, 0x0f, 0x0b, 0x01, 0x07, ...moreData.flat()]); // byte 7 at 2000
   return Uint8Array.from([...HEADER, ...types, ...imports, ...functions, ...table, ...memory, ...globals, ...exports, ...start, ...dataCount, ...code, ...data]);
 }
 
@@ -88,6 +91,11 @@ test('every mutable global of a module is exported for reset, the guest\'s own p
   assert.deepEqual(limited.instanceReset, { globals: ['wasio_global_0', 'wasio_global_1', MEMORY_PAGES_EXPORT], data: [[0, 4096]] });
   const exported = WebAssembly.Module.exports(compile(limited.bytes)).filter((entry) => entry.kind === 'global').map((entry) => entry.name);
   assert.deepEqual(exported.sort(), [...(limited.instanceReset?.globals ?? [])].sort());
+});
+
+test('the pages of data segments in any order are noted as merged runs of whole pages', () => {
+  const limited = importDefinedMemory(limitMemory(detector({ moreData: [[70_000, 1], [65_540, 2], [100, 3], [69_631, 4]] }), 2, 'detector.wasm'));
+  assert.deepEqual(limited.instanceReset?.data, [[0, 4096], [65_536, 73_728]]);
 });
 
 test('an instance put back after a run is, to the guest, a new instance', () => {
