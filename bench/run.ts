@@ -14,9 +14,10 @@
  * `--processes N` is handed to `wasio serve`. `--cases` runs only the cases whose name
  * contains one of the substrings (case-insensitive); the ceiling always runs.
  *
- * Each round ends with two floors (`floor-server.ts`), bare `node:http` servers in as many
- * processes as the server (at least two): the ceiling's own answer, and the headers and access
- * line of a cache hit. They show how far a case is from what `node:http` allows at all.
+ * Each round ends with three floors (`floor-server.ts`), bare `node:http` servers in as many
+ * processes as the server (at least two): the ceiling's own answer; the headers and access
+ * line of a cache hit; and a tiny C run's payload, run (on a kept instance) and answer. They
+ * show how far a case is from what `node:http` allows at all.
  *
  * The servers write their logs to files in a scratch folder, as a deployment would, so a
  * server never waits for this process (which wrk blocks) to read its output; the port each
@@ -373,8 +374,9 @@ function startCeiling(scratch: string): Promise<Server> {
 
 /** How the floors (`floor-server.ts`) answer, and the name of their row. */
 const FLOORS = [
-  { mode: 'hello', name: `floor: ceiling in ${FLOOR_PROCESSES} processes` },
-  { mode: 'cache-hit', name: `floor: a cache hit's headers and access line, bare node:http, ${FLOOR_PROCESSES} processes` },
+  { mode: 'hello', name: `floor: ceiling in ${FLOOR_PROCESSES} processes`, path: '/' },
+  { mode: 'cache-hit', name: `floor: a cache hit's headers and access line, bare node:http, ${FLOOR_PROCESSES} processes`, path: '/fibonacci?n=25' },
+  { mode: 'tiny-run', name: `floor: a tiny C run's payload, run and answer, bare node:http, ${FLOOR_PROCESSES} processes`, path: '/tiny_hello?name=Bench' },
 ] as const;
 
 function startFloor(scratch: string, mode: string): Promise<Server> {
@@ -409,10 +411,10 @@ async function main(): Promise<void> {
             if (now.mb > rss.mb) rss = now;
           }
           // Started for their turn only, so they take nothing from the cases.
-          for (const { mode, name } of FLOORS) {
+          for (const { mode, name, path } of FLOORS) {
             const floor = await startFloor(scratch, mode);
             try {
-              record(name, await load(`http://127.0.0.1:${floor.port}/fibonacci?n=25`, false, scratch));
+              record(name, await load(`http://127.0.0.1:${floor.port}${path}`, false, scratch));
             } finally {
               await stop(floor.child);
             }
