@@ -1,7 +1,9 @@
 /**
  * In-process cost of one instantiate + run of a small WASI command, the module compiled
  * once: WASIO's host against node:wasi, interleaved in one process so both see the same
- * machine state. Prints the median and p90 of each, in microseconds.
+ * machine state; and WASIO's run on an instance kept and put back as new after each run, as
+ * workers and the HTTP thread make it (`ReusableInstance`). Prints the median and p90 of
+ * each, in microseconds.
  *
  *   node --no-turbo-fast-api-calls dist/bench/instantiate.js [MODULE.wasm] [RUNS]
  *
@@ -15,6 +17,9 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WASI } from 'node:wasi';
+import { limitMemory } from '../src/runtime/memory-limit.js';
+import { importDefinedMemory, SpareMemories } from '../src/runtime/memory-reuse.js';
+import { runJob } from '../src/runtime/run-job.js';
 import { CaptureSink, runCommand } from '../src/wasi/index.js';
 
 const modulePath = process.argv[2] ?? new URL('../../examples/instruments/tiny_hello.wasm', import.meta.url).pathname;
@@ -26,6 +31,21 @@ function runOurs(): void {
   const stdout = new CaptureSink();
   const result = runCommand(module, { args: ['bench'], stdin: request, stdout });
   if (result.exitCode !== 0 || stdout.byteLength === 0) throw new Error('unexpected result from our host');
+}
+
+const limited = importDefinedMemory(limitMemory(readFileSync(modulePath), 128, modulePath));
+const { memoryImport, instanceReset } = limited;
+const reusable = memoryImport === undefined || instanceReset === undefined ? undefined : {
+  module: new WebAssembly.Module(limited.bytes as Uint8Array<ArrayBuffer>), memoryImport, instanceReset, memoryLimitBytes: 128 * 2 ** 20, byteLength: 0,
+};
+const spares = new SpareMemories(8 * 2 ** 20);
+
+function runOursReused(): void {
+  if (reusable === undefined) throw new Error('the module cannot run on a kept instance');
+  const spare = spares.take(1, reusable.memoryImport);
+  const result = runJob(reusable, { args: ['bench'], env: {}, stdin: request, mounts: [], maxOutputBytes: 1 << 20 }, spare);
+  spares.keep(1, spare, reusable.memoryImport);
+  if (!result.ok || result.exitCode !== 0 || result.stdout.byteLength === 0) throw new Error('unexpected result from a kept instance');
 }
 
 const requestFile = join(tmpdir(), `wasio-bench-${process.pid}.json`);
@@ -49,7 +69,8 @@ function percentile(sorted: number[], p: number): number {
 
 const withNodeWasi = process.execArgv.includes('--no-turbo-fast-api-calls');
 if (!withNodeWasi) process.stdout.write('node:wasi not measured: start node with --no-turbo-fast-api-calls, or it crashes this process\n');
-const cases = withNodeWasi ? [['wasio', runOurs], ['node:wasi', runNodeWasi]] as const : [['wasio', runOurs]] as const;
+const ourCases = [['wasio', runOurs], ...(reusable === undefined ? [] : [['wasio, instance kept', runOursReused] as const])] as const;
+const cases = withNodeWasi ? [...ourCases, ['node:wasi', runNodeWasi] as const] : ourCases;
 const timings: Record<string, number[]> = Object.fromEntries(cases.map(([name]) => [name, []]));
 for (let i = 0; i < 50; i++) for (const [, run] of cases) run();
 for (let i = 0; i < runs; i++) {
@@ -62,5 +83,5 @@ for (let i = 0; i < runs; i++) {
 closeSync(devNull);
 for (const [name, values] of Object.entries(timings)) {
   values.sort((a, b) => a - b);
-  process.stdout.write(`${name.padEnd(10)} median ${percentile(values, 0.5).toFixed(1)} µs  p90 ${percentile(values, 0.9).toFixed(1)} µs  (${runs} runs)\n`);
+  process.stdout.write(`${name.padEnd(22)} median ${percentile(values, 0.5).toFixed(1)} µs  p90 ${percentile(values, 0.9).toFixed(1)} µs  (${runs} runs)\n`);
 }
