@@ -27,8 +27,8 @@ import { runJob } from './run-job.js';
 
 /**
  * The fuel of a run on the HTTP thread. A unit is at most an instruction, and usually much
- * less (a loop is charged its whole body each turn): a tight loop spends this in about
- * `INLINE_BUDGET_MS`, ordinary code in far less.
+ * less (a loop is charged its whole body each turn): a guest spinning in a loop spends it in a
+ * few milliseconds, well within `INLINE_BUDGET_MS`, and ordinary code of a short run in far less.
  */
 export const INLINE_FUEL = 10_000_000;
 /** The longest a run may hold the HTTP thread: checked at each WASI call, and before a sleep. */
