@@ -7,9 +7,10 @@
  * What a run leaves behind in an instance is its memory, its mutable globals, its tables and
  * the segments it dropped. The load-time rewrite (`importDefinedMemory`) exports every mutable
  * global and offers a module for reuse only when no code of it changes a table or drops a
- * segment, and when it has no start function (whose WASI calls would be made once, not per
- * run). So putting back the memory's bytes, its size as the guest sees it, and the globals'
- * values makes the instance, to the guest, exactly a new one.
+ * segment, when it has no start function (whose WASI calls would be made once, not per run),
+ * and when its data segments sit at constant offsets, whose pages it notes. So putting back
+ * those pages over a zeroed memory, its size as the guest sees it, and the globals' values
+ * makes the instance, to the guest, exactly a new one.
  */
 import type { InstanceReset } from './memory-limit.js';
 import { instantiateCommand, runInstance, type CommandInstance, type ProvidedMemory, type RunResult, type WasiOptions } from '../wasi/index.js';
@@ -48,10 +49,6 @@ export class ReusableInstance {
     return new ReusableInstance(command, image, globals);
   }
 
-  get memory(): WebAssembly.Memory {
-    return this.command.memory;
-  }
-
   /** The global the instance exports as `name`; throws `TypeError` when there is none. */
   exportedGlobal(name: string): WebAssembly.Global {
     return exportedGlobal(this.command, name);
@@ -78,4 +75,3 @@ function exportedGlobal(command: CommandInstance, name: string): WebAssembly.Glo
   if (!(global instanceof WebAssembly.Global)) throw new TypeError(`module exports no global ${name}`);
   return global;
 }
-

@@ -20,6 +20,10 @@
  * access past the guest's size but inside what an earlier run grew does not trap. It reads
  * zeros, or what this same run wrote there: `SpareMemories` zeroes every byte of the whole
  * memory before keeping it, so nothing of one request reaches the next.
+ *
+ * The same rewrite prepares instance reuse (`instance-reuse.ts`): it exports every mutable
+ * global the module defines, notes the pages its data segments write, and offers the module
+ * for reuse only when no code changes a table or drops a segment and it has no start function.
  */
 import { leb, Reader, signedLeb, WASM_PAGE_BYTES, type LimitedModule, type MemoryImport } from './memory-limit.js';
 import type { ReusableInstance } from './instance-reuse.js';
@@ -64,7 +68,7 @@ const CODE_INSTRUCTIONS = opcodeSet([OP_MEMORY_SIZE, OP_MEMORY_GROW, OP_TABLE_SE
 const NO_INSTRUCTIONS = opcodeSet([]);
 const V128 = 0x7b;
 /** Mutable globals are exported under this prefix and their index, so a used instance can be reset. */
-export const GLOBAL_EXPORT_PREFIX = 'wasio_global_';
+const GLOBAL_EXPORT_PREFIX = 'wasio_global_';
 /** Pages of the largest 32-bit memory: a larger `memory.grow` always fails. */
 const MAX_PAGES = 65_536;
 

@@ -16,7 +16,7 @@ export interface RunSpec {
 export interface LoadedModule {
   readonly module: WebAssembly.Module;
   readonly memoryImport: ProvidedMemory | undefined;
-  /** Set when an instance can run again once these globals and its memory are put back (see instance-reuse). */
+  /** Set when an instance can run again, put back as instantiation left it (see instance-reuse). */
   readonly instanceReset: InstanceReset | undefined;
   readonly memoryLimitBytes: number;
   /** Size of the module file: what an instance holds outside V8's heap grows with it. */

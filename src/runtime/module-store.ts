@@ -29,7 +29,7 @@ export interface CompiledModule {
    * the host provides with the limited maximum.
    */
   readonly memoryImport: MemoryImport | undefined;
-  /** Set when an instance can run again once these globals and its memory are put back (see instance-reuse). */
+  /** Set when an instance can run again, put back as instantiation left it (see instance-reuse). */
   readonly instanceReset: InstanceReset | undefined;
   /**
    * The same module with fuel metering, for runs on the HTTP thread (`inline-runs.ts`): made
