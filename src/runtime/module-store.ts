@@ -33,7 +33,7 @@ export interface CompiledModule {
   readonly instanceReset: InstanceReset | undefined;
   /**
    * The same module with fuel metering, for runs on the HTTP thread (`inline-runs.ts`): made
-   * only for a small module whose instances can run again.
+   * only when the store meters, for a small module whose instances can run again.
    */
   readonly metered: MeteredCompilation | undefined;
 }
@@ -56,6 +56,8 @@ export interface ModuleStoreOptions {
   readonly onCompiled?: (module: CompiledModule) => void;
   /** Told when a watched file changed and its module was dropped. */
   readonly onChanged?: (path: string) => void;
+  /** Compile a metered twin of each small module, for runs on the HTTP thread (`inline-runs.ts`). */
+  readonly meter?: boolean;
 }
 
 export interface ModuleStoreStats {
@@ -146,7 +148,7 @@ export class ModuleStore {
     if (!WebAssembly.Module.exports(module).some((entry) => entry.name === '_start' && entry.kind === 'function')) {
       throw new ModuleLoadError(path, 'exports no _start function (not a WASI command)');
     }
-    const metered = limited.instanceReset === undefined || file.byteLength > METERED_MODULE_MAX_BYTES
+    const metered = this.options.meter !== true || limited.instanceReset === undefined || file.byteLength > METERED_MODULE_MAX_BYTES
       ? undefined : await compileMetered(limited.bytes, mode);
     this.compiles += 1;
     const compiled: CompiledModule = {

@@ -40,6 +40,7 @@ export class Runtime {
     this.modules = new ModuleStore({
       maxModules: options.maxModules,
       watch: options.watchModules,
+      meter: options.inlineRuns === true,
       ...(options.onCompiled === undefined ? {} : { onCompiled: options.onCompiled }),
       ...(options.onModuleChanged === undefined ? {} : { onChanged: options.onModuleChanged }),
     });

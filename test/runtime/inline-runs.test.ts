@@ -6,7 +6,7 @@ import { InlineRuns, SHORT_RUN_MS, TRUSTED_AFTER_RUNS } from '../../src/runtime/
 import { WorkerPool } from '../../src/runtime/worker-pool.js';
 import { repoPath } from '../helpers/repo.js';
 
-const store = new ModuleStore({ maxModules: 8 });
+const store = new ModuleStore({ maxModules: 8, meter: true });
 const pools: WorkerPool[] = [];
 after(async () => {
   await Promise.all(pools.map((pool) => pool.close()));
@@ -32,9 +32,12 @@ function trusted(runs: InlineRuns, module: CompiledModule): InlineRuns {
 
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('utf8');
 
-test('a small module gets a metered twin; a large one does not', async () => {
+test('a small module gets a metered twin; a large one does not, nor any from a store that does not meter', async () => {
   assert.ok((await example('tiny_hello')).metered !== undefined);
   assert.equal((await example('hello_world')).metered, undefined);
+  const plain = new ModuleStore({ maxModules: 1 });
+  assert.equal((await plain.get(join(repoPath('examples/instruments'), 'tiny_hello.wasm'), 64)).metered, undefined);
+  plain.close();
 });
 
 test('a module runs on this thread only after enough short runs on workers, and gives the same answer', async () => {
