@@ -9,7 +9,7 @@
  *    at a time, sampling the server's RSS and open descriptors as it goes and after.
  *
  *   npm run build
- *   node dist/bench/hostile-load.js [--seconds 20] [--clients 20] [--requests 10000] [--concurrency 8]
+ *   node dist/bench/hostile-load.js [--seconds 20] [--clients 20] [--requests 10000] [--concurrency 8] [--processes 1]
  *
  * Prints the figures as text, then as one JSON line.
  */
@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { EXTRA_WORKER_IDLE_MS } from '../src/runtime/worker-pool.js';
 import {
   describeCounts, describeLatency, describeMix, HOSTILE_FILES, hostileRoutes, keepBusy, measureLatency, mebibytes,
-  openDescriptorCount, residentBytes, sendHostileMix, type LatencySummary,
+  openDescriptorCount, processTree, residentBytes, sendHostileMix, type LatencySummary,
 } from '../test/helpers/hostile.js';
 import { cliMain, exampleInstrument, testInstrument } from '../test/helpers/server.js';
 
@@ -32,6 +32,7 @@ const { values: options } = parseArgs({
     clients: { type: 'string', default: '20' },
     requests: { type: 'string', default: '10000' },
     concurrency: { type: 'string', default: '8' },
+    processes: { type: 'string', default: '1' },
   },
 });
 const seconds = Number(options.seconds);
@@ -47,7 +48,9 @@ interface ServerProcess {
 
 /** `wasio serve` on a free port; resolves once it says where it listens. */
 async function startServer(configFile: string): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [cliMain, 'serve', '-c', configFile, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [cliMain, 'serve', '-c', configFile, '--port', '0', '--processes', options.processes], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
     let pending = '';
@@ -96,8 +99,15 @@ interface ProcessFigures {
   readonly fds: number;
 }
 
+/** The server's figures, summed over its process tree (one process, or a primary and its HTTP processes). */
 function figuresOf(pid: number): ProcessFigures {
-  return { rssMiB: Number(mebibytes(residentBytes(pid))), fds: openDescriptorCount(pid) };
+  let bytes = 0;
+  let fds = 0;
+  for (const member of processTree(pid)) {
+    bytes += residentBytes(member);
+    fds += openDescriptorCount(member);
+  }
+  return { rssMiB: Number(mebibytes(bytes)), fds };
 }
 
 function describeFigures(figures: ProcessFigures): string {
@@ -122,7 +132,7 @@ try {
   server = await startServer(configFile);
   const { url, pid } = server;
   const tinyUrl = `${url}/tiny_hello?name=Load`;
-  console.log(`Node ${process.version}, ${availableParallelism()} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; server pid ${pid}`);
+  console.log(`Node ${process.version}, ${availableParallelism()} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; server pid ${pid}, --processes ${options.processes}`);
   const started = figuresOf(pid);
   console.log(`server started: ${describeFigures(started)}`);
 

@@ -24,9 +24,7 @@
  * listens on is read from its log file.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import {
-  closeSync, existsSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync,
-} from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +33,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { processTree, residentBytes } from '../test/helpers/hostile.js';
 
 interface Case {
   readonly name: string;
@@ -174,38 +173,19 @@ async function waitForLogLine<T>(
   }
 }
 
-/** Whether the kernel lists a thread's children in /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN). */
-const HAS_PROC_CHILDREN = existsSync(`/proc/${process.pid}/task/${process.pid}/children`);
-
-/** The ids of the processes `pid` started, from /proc, else from pgrep. */
-function childrenOf(pid: number): number[] {
-  let text: string;
-  try {
-    text = HAS_PROC_CHILDREN
-      ? readdirSync(`/proc/${pid}/task`).map((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8')).join(' ')
-      : spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout;
-  } catch {
-    return []; // the process or a thread has just exited
-  }
-  return text.split(/\s+/).filter(Boolean).map(Number);
-}
-
 /** The RSS of a process and every process under it, in MB, and how many processes that is. */
 function treeRssMb(pid: number): { mb: number; processes: number } {
-  let kb = 0;
+  let bytes = 0;
   let processes = 0;
-  const queue = [pid];
-  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+  for (const member of processTree(pid)) {
     try {
-      const status = readFileSync(`/proc/${next}/status`, 'utf8');
-      kb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      bytes += residentBytes(member);
       processes++;
     } catch {
       continue; // exited meanwhile
     }
-    queue.push(...childrenOf(next));
   }
-  return { mb: kb / 1024, processes };
+  return { mb: bytes / 2 ** 20, processes };
 }
 
 function parseWrkLatency(text: string, label: string): number {

@@ -6,7 +6,8 @@
  * Nothing here registers node:test hooks, so the bench can use it outside the test runner.
  * Every request is bounded in time by its own signal.
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { testInstrument } from './server.js';
@@ -20,6 +21,33 @@ export function residentBytes(process: ProcessRef = 'self'): number {
   const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
   if (match === null) throw new Error(`no VmRSS in /proc/${process}/status`);
   return Number(match[1]) * 1024;
+}
+
+/** Whether the kernel lists a thread's children in /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN). */
+const HAS_PROC_CHILDREN = existsSync(`/proc/${process.pid}/task/${process.pid}/children`);
+
+/** The ids of the processes `pid` started, from /proc, else from pgrep. */
+function childrenOf(pid: number): number[] {
+  let text: string;
+  try {
+    text = HAS_PROC_CHILDREN
+      ? readdirSync(`/proc/${pid}/task`).map((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8')).join(' ')
+      : spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout;
+  } catch {
+    return []; // the process or a thread has just exited
+  }
+  return text.split(/\s+/).filter(Boolean).map(Number);
+}
+
+/** A process and every process under it, parents first: a server of several HTTP processes is its whole tree. */
+export function processTree(pid: number): number[] {
+  const tree: number[] = [];
+  for (const queue = [pid]; queue.length > 0;) {
+    const next = queue.shift() as number;
+    tree.push(next);
+    queue.push(...childrenOf(next));
+  }
+  return tree;
 }
 
 /** Descriptors a process holds open (entries of /proc/PID/fd). */
