@@ -5,6 +5,7 @@
  *   node dist/bench/floor-server.js hello PROCESSES
  *   node dist/bench/floor-server.js cache-hit PROCESSES
  *   node dist/bench/floor-server.js tiny-run PROCESSES
+ *   node dist/bench/floor-server.js socket-hello PROCESSES
  *
  * - `hello`: "Hello", as the ceiling does; so the ceiling's own gain from a second process.
  * - `cache-hit`: the least a WASIO cache hit does: the headers it sends (a new request id,
@@ -15,6 +16,10 @@
  *   (`encodeWasioPayload`), a run of `tiny_hello` on an instance kept and put back as new
  *   (`runJob`, `SpareMemories`, as WASIO runs it on the HTTP thread, without fuel), and the
  *   answer with a request id and its access line. No routing, no trust, no counters.
+ * - `socket-hello`: "Hello" written straight to the socket (`node:net`) for every request head
+ *   that arrives, with no HTTP parser at all: what Node's sockets allow without `node:http`.
+ *   Not a server (it reads no request line, no body); it only bounds what another HTTP stack
+ *   could reach.
  *
  * Prints `floor port N` once a process listens (they share the port).
  */
@@ -22,6 +27,7 @@ import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
+import { createServer as createSocketServer, type Socket } from 'node:net';
 import { BatchedOutput } from '../src/cli/batched-output.js';
 import { accessLogLine, isoTimeNow } from '../src/http/access-log.js';
 import { encodeWasioPayload, nextSeed } from '../src/protocol/wasio.js';
@@ -31,8 +37,9 @@ import { runJob } from '../src/runtime/run-job.js';
 
 const [mode, processesArgument] = process.argv.slice(2);
 const processes = Number(processesArgument ?? 1);
-if ((mode !== 'hello' && mode !== 'cache-hit' && mode !== 'tiny-run') || !Number.isInteger(processes) || processes < 1) {
-  process.stderr.write('usage: floor-server.js hello|cache-hit|tiny-run PROCESSES\n');
+const MODES = ['hello', 'cache-hit', 'tiny-run', 'socket-hello'];
+if (mode === undefined || !MODES.includes(mode) || !Number.isInteger(processes) || processes < 1) {
+  process.stderr.write(`usage: floor-server.js ${MODES.join('|')} PROCESSES\n`);
   process.exit(2);
 }
 
@@ -93,6 +100,23 @@ async function tinyRun(): Promise<RequestListener> {
   };
 }
 
+/** Answers each request head (up to its blank line) with a fixed "Hello" response. */
+function socketHello(socket: Socket): void {
+  const response = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nHello');
+  let pending = '';
+  socket.setNoDelay(true);
+  socket.on('error', () => socket.destroy());
+  socket.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('latin1');
+    let heads = 0;
+    for (let end = pending.indexOf('\r\n\r\n'); end !== -1; end = pending.indexOf('\r\n\r\n')) {
+      pending = pending.slice(end + 4);
+      heads++;
+    }
+    if (heads > 0) socket.write(heads === 1 ? response : Buffer.concat(new Array<Buffer>(heads).fill(response)));
+  });
+}
+
 if (cluster.isPrimary && processes > 1) {
   let announced = false;
   for (let n = 0; n < processes; n++) {
@@ -106,9 +130,10 @@ if (cluster.isPrimary && processes > 1) {
     process.exit(0);
   });
 } else {
-  const listener: RequestListener = mode === 'hello' ? (_request, response) => response.end('Hello')
-    : mode === 'cache-hit' ? cacheHit() : await tinyRun();
-  const server = createServer(listener).listen(0, '127.0.0.1', () => {
+  const server = mode === 'socket-hello' ? createSocketServer(socketHello) : createServer(
+    mode === 'hello' ? (_request, response) => response.end('Hello') : mode === 'cache-hit' ? cacheHit() : await tinyRun(),
+  );
+  server.listen(0, '127.0.0.1', () => {
     const address = server.address();
     if (processes === 1 && address !== null && typeof address !== 'string') process.stdout.write(`floor port ${address.port}\n`);
   });

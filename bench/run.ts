@@ -14,10 +14,11 @@
  * `--processes N` is handed to `wasio serve`. `--cases` runs only the cases whose name
  * contains one of the substrings (case-insensitive); the ceiling always runs.
  *
- * Each round ends with three floors (`floor-server.ts`), bare `node:http` servers in as many
- * processes as the server (at least two): the ceiling's own answer; the headers and access
- * line of a cache hit; and a tiny C run's payload, run (on a kept instance) and answer. They
- * show how far a case is from what `node:http` allows at all.
+ * Each round ends with four floors (`floor-server.ts`), bare servers in as many processes as
+ * the server (at least two): on `node:http`, the ceiling's own answer, the headers and access
+ * line of a cache hit, and a tiny C run's payload, run (on a kept instance) and answer; and
+ * "Hello" written to bare sockets with no HTTP parser. They show how far a case is from what
+ * `node:http` allows at all, and what Node's sockets would allow another HTTP stack.
  *
  * The servers write their logs to files in a scratch folder, as a deployment would, so a
  * server never waits for this process (which wrk blocks) to read its output; the port each
@@ -357,6 +358,7 @@ const FLOORS = [
   { mode: 'hello', name: `floor: ceiling in ${FLOOR_PROCESSES} processes`, path: '/' },
   { mode: 'cache-hit', name: `floor: a cache hit's headers and access line, bare node:http, ${FLOOR_PROCESSES} processes`, path: '/fibonacci?n=25' },
   { mode: 'tiny-run', name: `floor: a tiny C run's payload, run and answer, bare node:http, ${FLOOR_PROCESSES} processes`, path: '/tiny_hello?name=Bench' },
+  { mode: 'socket-hello', name: `floor: "Hello" on bare sockets, no HTTP parser, ${FLOOR_PROCESSES} processes`, path: '/' },
 ] as const;
 
 function startFloor(scratch: string, mode: string): Promise<Server> {
