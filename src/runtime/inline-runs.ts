@@ -11,7 +11,8 @@
  *   run;
  * - its last `TRUSTED_AFTER_RUNS` runs on workers each took under `SHORT_RUN_MS`;
  * - a worker is idle: while workers are all busy (a flood of long runs), this thread does not
- *   take on guest work as well.
+ *   take on guest work as well; and the route has nothing waiting and room under its
+ *   `maxConcurrency` (both checked by the pool).
  * During the run, the metered module can spend at most `INLINE_FUEL` between WASI calls, each
  * WASI call checks the run is within `INLINE_BUDGET_MS`, and no sleep may end past it. The run
  * also has this thread's stack, smaller than a worker's. A run that runs out of fuel or time,

@@ -208,7 +208,8 @@ export class WorkerPool {
   run(module: CompiledModule, spec: RunSpec, options: JobOptions): Promise<RunOutcome> {
     if (this.closed) return Promise.reject(new RunFailure('WASIO_ERR_POOL_CLOSED', 'the server is shutting down'));
     if (options.signal?.aborted === true) return Promise.reject(abortedFailure());
-    const inline = this.idle.length > 0 ? this.inline?.tryRun(module, spec, options.timeoutMs) : undefined;
+    const inline = this.inline !== undefined && this.idle.length > 0 && this.mayRunAtOnce(options)
+      ? this.inline.tryRun(module, spec, options.timeoutMs) : undefined;
     if (inline !== undefined) return this.settleInline(inline, options.group);
     if (this.waiting() >= this.options.maxQueue) {
       this.announceLimit('queue', options.group);
@@ -224,6 +225,16 @@ export class WorkerPool {
       this.dispatch();
       if (options.signal !== undefined) this.pollAborts();
     });
+  }
+
+  /**
+   * Whether a job of this group may run now, ahead of none of its own: nothing of the group
+   * waits, and it has room under `maxConcurrency`. A run on this thread ends before any other
+   * starts, so it never needs counting as running.
+   */
+  private mayRunAtOnce(options: JobOptions): boolean {
+    const group = this.groups.get(options.group);
+    return group === undefined || (group.queue.length === 0 && group.running < (options.maxConcurrency ?? Number.POSITIVE_INFINITY));
   }
 
   /** The outcome of a run made on this thread (`InlineRuns`), announced as a worker's is. */

@@ -95,8 +95,8 @@ test('a guest whose recursion overflows this thread\'s stack is handed back for 
 });
 
 /** A pool of one worker, and the runs it announces, until `unsubscribe`. */
-function watchedPool(inlineRuns: boolean): { pool: WorkerPool; ends: InstanceEndMessage[]; unsubscribe: () => void } {
-  const pool = new WorkerPool({ size: 1, maxQueue: 10, maxModulesPerWorker: 8, inlineRuns });
+function watchedPool(inlineRuns: boolean, size = 1): { pool: WorkerPool; ends: InstanceEndMessage[]; unsubscribe: () => void } {
+  const pool = new WorkerPool({ size, maxQueue: 10, maxModulesPerWorker: 8, inlineRuns });
   pools.push(pool);
   const ends: InstanceEndMessage[] = [];
   const unsubscribe = subscribe(instanceEndChannel, (message) => {
@@ -135,6 +135,27 @@ test('through the pool: a trusted module\'s runs skip the queue and are announce
     const loop = await instrument('loop');
     const failure = await pool.run(loop, spec(), { group: 'loop', timeoutMs: 300 }).catch((error: unknown) => error);
     assert.equal((failure as { code?: string }).code, 'WASIO_ERR_TIMEOUT', 'an untrusted runaway still meets its timeout on a worker');
+  } finally {
+    unsubscribe();
+  }
+});
+
+test('a route at its max_concurrency waits its turn: its runs are not made on this thread meanwhile', async () => {
+  const tiny = await example('tiny_hello');
+  const sleeper = await instrument('sleeper');
+  const { pool, ends, unsubscribe } = watchedPool(true, 2);
+  try {
+    for (let i = 0; i < 100 && !ends.some((end) => end.inline); i++) await pool.run(tiny, spec({ name: 'warm' }), { group: 'route', timeoutMs: 10_000 });
+    assert.ok(ends.some((end) => end.inline), 'tiny_hello earned its runs on this thread');
+    const asleep = pool.run(sleeper, spec({ ms: '300' }), { group: 'route', maxConcurrency: 1, timeoutMs: 10_000 });
+    const waited = pool.run(tiny, spec({ name: 'after' }), { group: 'route', maxConcurrency: 1, timeoutMs: 10_000 });
+    const order: string[] = [];
+    await Promise.all([asleep.then(() => order.push('sleeper')), waited.then(() => order.push('tiny'))]);
+    assert.deepEqual(order, ['sleeper', 'tiny'], 'the second run of the route waited for the first');
+    assert.equal(ends.at(-1)?.inline, false, 'and then ran on a worker');
+    const free = await pool.run(tiny, spec({ name: 'free' }), { group: 'route', maxConcurrency: 1, timeoutMs: 10_000 });
+    assert.equal(text(free.stdout), 'Hello, free!\n');
+    assert.equal(ends.at(-1)?.inline, true, 'with room under max_concurrency, the run is made here again');
   } finally {
     unsubscribe();
   }
