@@ -93,6 +93,24 @@ test('every mutable global of a module is exported for reset, the guest\'s own p
   assert.deepEqual(exported.sort(), [...(limited.instanceReset?.globals ?? [])].sort());
 });
 
+test('a module whose data sits at an offset known only when instantiated is not offered for reuse', () => {
+  // (import "env" "base" (global i32)) (memory 1 4) (func $_start) (data (global.get 0) "x")
+  const bytes = Uint8Array.from([
+    ...HEADER,
+    ...section(1, [0x01, 0x60, 0x00, 0x00]),
+    ...section(2, [0x01, ...text('env'), ...text('base'), 0x03, 0x7f, 0x00]),
+    ...section(3, [0x01, 0x00]),
+    ...section(5, [0x01, 0x01, 0x01, 0x04]),
+    ...section(7, [0x02, ...text('memory'), 0x02, 0x00, ...text('_start'), 0x00, 0x00]),
+    ...section(10, [0x01, 0x02, 0x00, 0x0b]),
+    ...section(11, [0x01, 0x00, 0x23, 0x00, 0x0b, 0x01, 0x78]),
+  ]);
+  assert.ok(WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>));
+  const limited = importDefinedMemory(limitMemory(bytes, 1, 'offset.wasm'));
+  assert.ok(limited.memoryImport !== undefined, 'its memory is still reused');
+  assert.equal(limited.instanceReset, undefined);
+});
+
 test('the pages of data segments in any order are noted as merged runs of whole pages', () => {
   const limited = importDefinedMemory(limitMemory(detector({ moreData: [[70_000, 1], [65_540, 2], [100, 3], [69_631, 4]] }), 2, 'detector.wasm'));
   assert.deepEqual(limited.instanceReset?.data, [[0, 4096], [65_536, 73_728]]);
