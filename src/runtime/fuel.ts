@@ -20,7 +20,7 @@ import { leb, Reader, signedLeb } from './memory-limit.js';
 import { opcodeSet, UnknownInstruction, valueType, walkCode } from './wasm-instructions.js';
 import {
   appended, EXTERNAL_GLOBAL, importCounts, name, reassembled, sectionsOf, skipLimits, SECTION_CODE, SECTION_EXPORT,
-  SECTION_FUNCTION, SECTION_GLOBAL, SECTION_IMPORT, SECTION_MEMORY, SECTION_START, SECTION_TABLE, SECTION_TYPE, type Section,
+  SECTION_FUNCTION, SECTION_GLOBAL, SECTION_IMPORT, SECTION_MEMORY, SECTION_START, SECTION_TABLE, SECTION_TYPE, WASM_HEADER, type Section,
 } from './wasm-sections.js';
 
 export interface MeteredModule {
@@ -33,7 +33,6 @@ export interface MeteredModule {
 export const FUEL_EXPORT = 'wasio_fuel';
 
 const LIMITS_64_BIT = 0x04;
-const WASM_HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 const FUNCTION_TYPE = 0x60;
 const EMPTY_BLOCK = 0x40;
 const I32 = 0x7f;

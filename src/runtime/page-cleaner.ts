@@ -11,21 +11,14 @@
  */
 
 import { leb, signedLeb } from './memory-limit.js';
-
-const WASM_HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-
-const SECTION_TYPE = 1;
-const SECTION_IMPORT = 2;
-const SECTION_FUNCTION = 3;
-const SECTION_EXPORT = 7;
-const SECTION_CODE = 10;
+import {
+  EXTERNAL_FUNCTION, EXTERNAL_MEMORY, name, SECTION_CODE, SECTION_EXPORT, SECTION_FUNCTION, SECTION_IMPORT, SECTION_TYPE, WASM_HEADER,
+} from './wasm-sections.js';
 
 const TYPE_FUNC = 0x60;
 const TYPE_I32 = 0x7f;
 const TYPE_V128 = 0x7b;
 const BLOCK_EMPTY = 0x40;
-const EXTERNAL_FUNCTION = 0x00;
-const EXTERNAL_MEMORY = 0x02;
 const LIMITS_MIN_ONLY = 0x00;
 
 const OP_BLOCK = 0x02;
@@ -66,11 +59,6 @@ const $p = 0; // i32: address of the page being scanned, then of the page after 
 const $pages = 1; // i32: 4 KiB pages left to scan
 const $n = 2; // i32: pages zeroed
 const $acc = 3; // v128: OR of every 16 bytes of the page read so far
-
-function name(text: string): number[] {
-  const bytes = [...new TextEncoder().encode(text)];
-  return [...leb(bytes.length), ...bytes];
-}
 
 function vector(items: number[][]): number[] {
   return [...leb(items.length), ...items.flat()];

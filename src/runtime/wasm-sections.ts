@@ -6,6 +6,9 @@
 import { leb, Reader } from './memory-limit.js';
 import { valueType } from './wasm-instructions.js';
 
+/** The magic number and version every module starts with. */
+export const WASM_HEADER: readonly number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+
 export const SECTION_CUSTOM = 0;
 export const SECTION_TYPE = 1;
 export const SECTION_IMPORT = 2;

@@ -644,7 +644,7 @@ export class WorkerPool {
       return;
     }
     this.finish(worker, job);
-    this.announceEnd(job, performance.now() - job.startedAt, undefined, failure.code);
+    this.announceStopped(job, performance.now() - job.startedAt, failure.code);
     if (failure.code === 'WASIO_ERR_TIMEOUT') this.announceLimit('timeout', job.options.group);
     this.workers.delete(worker);
     void worker.thread.terminate();
@@ -660,7 +660,7 @@ export class WorkerPool {
     for (const job of worker.ahead.splice(0)) {
       job.startedAt = performance.now();
       this.group(job.options.group).running -= 1;
-      this.announceEnd(job, 0, undefined, 'WASIO_ERR_WORKER_EXIT');
+      this.announceStopped(job, 0, 'WASIO_ERR_WORKER_EXIT');
       this.settleFailure(job, new RunFailure('WASIO_ERR_WORKER_EXIT', reason));
     }
   }
@@ -733,7 +733,7 @@ export class WorkerPool {
     const job = worker.job;
     if (job !== undefined) {
       this.finish(worker, job);
-      this.announceEnd(job, performance.now() - job.startedAt, undefined, 'WASIO_ERR_WORKER_EXIT');
+      this.announceStopped(job, performance.now() - job.startedAt, 'WASIO_ERR_WORKER_EXIT');
       this.settleFailure(job, new RunFailure('WASIO_ERR_WORKER_EXIT', reason));
     }
     this.failStartedAhead(worker, reason);
@@ -748,10 +748,11 @@ export class WorkerPool {
     if (workerReplacedChannel.hasSubscribers) workerReplacedChannel.publish({ pool: this, reason, detail });
   }
 
-  private announceEnd(job: Job, runMs: number, exitCode: number | undefined, failure: string | undefined): void {
+  /** Announces a worker run stopped with no result: timed out, aborted, or its worker died. */
+  private announceStopped(job: Job, runMs: number, failure: string): void {
     if (!instanceEndChannel.hasSubscribers) return;
     instanceEndChannel.publish({
-      pool: this, group: job.options.group, queueMs: job.startedAt - job.enqueuedAt, runMs, exitCode, failure, inline: false,
+      pool: this, group: job.options.group, queueMs: job.startedAt - job.enqueuedAt, runMs, exitCode: undefined, failure, inline: false,
     });
   }
 
