@@ -3,7 +3,7 @@
  * a structured object, and its rendering in the Apache combined format that Go WASIO printed
  * (for `--log-format apache`).
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { InstrumentTrace } from './instrument-handler.js';
 
 /** The message of every access-log line. */
@@ -38,8 +38,18 @@ export interface AnsweredResponse {
   readonly durationMs: number;
 }
 
+/** What the access log reads of a request: `node:http`'s request has this shape, and so has the HTTP front's. */
+export interface AnsweredRequest {
+  readonly method?: string | undefined;
+  /** The request target as sent: path and query. */
+  readonly url?: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+  readonly httpVersion: string;
+  readonly socket: { readonly remoteAddress?: string | undefined };
+}
+
 /** The access-log fields of a request that has been answered. */
-export function accessLogFields(request: IncomingMessage, response: AnsweredResponse, trace: InstrumentTrace): AccessLogFields {
+export function accessLogFields(request: AnsweredRequest, response: AnsweredResponse, trace: InstrumentTrace): AccessLogFields {
   return {
     method: request.method ?? 'GET',
     path: request.url ?? '/',

@@ -1,5 +1,6 @@
 /**
- * Instrument requests answered straight from `node:http`, before the framework sees them.
+ * Instrument requests answered before the framework sees them: read by the HTTP front
+ * (`front/`) or by `node:http`.
  *
  * A GET or HEAD without a body needs none of the framework's per-request machinery (request
  * and reply objects, hooks, a body parser, a child logger), which costs more than a short
@@ -10,11 +11,28 @@
  * A hit of the memory cache is answered here at once; other requests are served by the same
  * instrument handler as on the full path, with a `DirectReply`.
  */
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
+import type { AnsweredRequest } from './access-log.js';
 import type { RouteConfig } from '../config/index.js';
 import { allowedMethods } from './instrument-handler.js';
 import { cacheKey, matchesEtag, type CachedResponse, type ResponseCache } from './response-cache.js';
 import type { RouteMatch, Router } from './router.js';
+
+/** A request as this path reads it: `node:http`'s request, or the HTTP front's. */
+export interface DirectRequest extends AnsweredRequest {
+  readonly socket: Socket;
+}
+
+/** A response as this path writes it: `node:http`'s response, or the HTTP front's. */
+export interface DirectResponse {
+  readonly headersSent: boolean;
+  readonly statusCode: number;
+  readonly writableFinished: boolean;
+  /** Throws, having sent nothing, for a header `node:http` refuses. */
+  writeHead(status: number, headers: OutgoingHttpHeaders): DirectResponse;
+  end(body?: Uint8Array): unknown;
+}
 
 /** A request this path can answer: its route and the entry that answers it. */
 export interface CachedHit {
@@ -28,7 +46,7 @@ export interface SentHit {
   readonly bytes: number;
 }
 
-function hasBody(request: IncomingMessage): boolean {
+function hasBody(request: DirectRequest): boolean {
   const length = request.headers['content-length'];
   return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
@@ -38,7 +56,7 @@ function hasBody(request: IncomingMessage): boolean {
  * built-in pages' paths, which this path never answers; paths with `%` or `;` are left to the
  * framework's router too, which decodes them before matching.
  */
-export function directMatch(request: IncomingMessage, router: Router, reservedPaths: ReadonlySet<string>): RouteMatch | undefined {
+export function directMatch(request: DirectRequest, router: Router, reservedPaths: ReadonlySet<string>): RouteMatch | undefined {
   const { method } = request;
   if ((method !== 'GET' && method !== 'HEAD') || hasBody(request)) return undefined;
   const path = pathOf(request.url ?? '/');
@@ -53,7 +71,7 @@ function pathOf(url: string): string {
 }
 
 /** The entry of the memory cache that answers `request` on `match`, if it holds one (counted as a hit). */
-export function findCachedHit(request: IncomingMessage, { route }: RouteMatch, cache: ResponseCache): CachedHit | undefined {
+export function findCachedHit(request: DirectRequest, { route }: RouteMatch, cache: ResponseCache): CachedHit | undefined {
   if (!route.cache || route.protocol === 'cgi') return undefined;
   const url = request.url ?? '/';
   const queryAt = url.indexOf('?');
@@ -62,7 +80,7 @@ export function findCachedHit(request: IncomingMessage, { route }: RouteMatch, c
 }
 
 /** Sends `entry` (or 304 when the client holds it) with `requestId` as the `X-Request-Id`. */
-export function sendCachedHit(request: IncomingMessage, response: ServerResponse, requestId: string, { entry }: CachedHit): SentHit {
+export function sendCachedHit(request: DirectRequest, response: DirectResponse, requestId: string, { entry }: CachedHit): SentHit {
   const headers: OutgoingHttpHeaders = {
     'x-request-id': requestId, 'x-cache': 'HIT', etag: entry.etag, age: String(Math.floor((Date.now() - entry.storedAt) / 1000)),
   };

@@ -1,11 +1,12 @@
 /**
- * A reply written straight to `node:http`, with what the framework's reply would have sent
+ * A reply written straight to `node:http` or the HTTP front, with what the framework's reply would have sent
  * for the calls the instrument handler makes: lower-case header names, `content-length` from
  * the payload, `text/plain; charset=utf-8` for a string and `application/octet-stream` for
  * bytes when no type was given. The handler sends without a payload only a 304, which has no
  * length.
  */
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { DirectResponse } from './direct-path.js';
 import type { InstrumentReply } from './instrument-handler.js';
 
 export class DirectReply implements InstrumentReply {
@@ -15,7 +16,7 @@ export class DirectReply implements InstrumentReply {
   sent: { readonly status: number; readonly bytes: number } | undefined;
 
   /** `closing` is asked when the reply is sent: a closing server keeps no connection alive past it. */
-  constructor(readonly raw: ServerResponse, private readonly closing: () => boolean) {}
+  constructor(readonly raw: DirectResponse, private readonly closing: () => boolean) {}
 
   code(status: number): this {
     this.status = status;

@@ -2,7 +2,7 @@
  * Serving one request on an instrument route: method check, response cache, running the
  * module on the runtime, and turning its result (or failure) into an HTTP response.
  */
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RouteConfig } from '../config/index.js';
 import type { InstrumentRequest } from '../protocol/request.js';
@@ -39,7 +39,8 @@ export interface RequestLog {
 
 /** How the handler answers: the framework's reply has this shape, and so has `DirectReply`. */
 export interface InstrumentReply {
-  readonly raw: ServerResponse;
+  /** The response underneath, finished once the whole response is written. */
+  readonly raw: { readonly writableFinished: boolean };
   code(status: number): InstrumentReply;
   header(name: string, value: string | number | readonly string[]): InstrumentReply;
   type(contentType: string): InstrumentReply;

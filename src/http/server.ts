@@ -4,18 +4,19 @@
  * reload, so a request sees either the old config or the new one, never a mix.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createSecureServer } from 'node:https';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { symbols as pinoSymbols, type DestinationStream, type Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { limitExceededChannel, type Runtime } from '../runtime/index.js';
-import { accessLogFields, accessLogLine, isoTimeNow, type AnsweredResponse } from './access-log.js';
+import { accessLogFields, accessLogLine, isoTimeNow, type AnsweredRequest, type AnsweredResponse } from './access-log.js';
 import { loadAssets, type AssetPage, type StaticAsset } from './assets.js';
 import { BodyTooLargeError, readLimitedBody } from './body.js';
 import { DirectReply } from './direct-reply.js';
-import { directMatch, findCachedHit, sendCachedHit } from './direct-path.js';
+import { directMatch, findCachedHit, sendCachedHit, type DirectRequest, type DirectResponse } from './direct-path.js';
+import { HttpFront } from './front/index.js';
 import { requestEndChannel } from './diagnostics.js';
 import { serveInstrument, type InstrumentCall, type InstrumentTrace } from './instrument-handler.js';
 import { renderMergedMetrics, ServerMetrics, type MetricsSnapshot } from './metrics.js';
@@ -68,6 +69,11 @@ export interface ServerOptions {
   readonly logger: Logger;
   /** The other processes serving the same config, when there are several. */
   readonly group?: ProcessGroup;
+  /**
+   * Whether plain connections are read by the HTTP front (`front/`) before `node:http`:
+   * true when absent. False leaves every request to `node:http`, to compare the two.
+   */
+  readonly httpFront?: boolean;
 }
 
 /** The paths of the built-in pages besides the assets'. */
@@ -75,7 +81,7 @@ const BUILTIN_PATHS = ['/health', '/', '/monitoring', '/stats', '/metrics'];
 
 const REQUEST_ID = /^[\w.:@/+=-]{1,200}$/;
 
-function requestId(request: IncomingMessage): string {
+function requestId(request: DirectRequest): string {
   const given = request.headers['x-request-id'];
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
@@ -101,6 +107,8 @@ export class WasioServer {
   private readonly reservedPaths: ReadonlySet<string>;
   /** Where the logger writes its lines: access lines are written there directly (`accessLogLine`). */
   private readonly logOutput: DestinationStream;
+  /** Reads the simplest requests of plain connections before `node:http` does. */
+  private front: HttpFront | undefined;
 
   constructor(private readonly options: ServerOptions) {
     this.cacheBackend = createCacheBackend(options.config.cache, options.config.cache_size, options.logger);
@@ -125,6 +133,11 @@ export class WasioServer {
           if (!this.answerDirectly(request, response)) handler(request, response);
         };
         const server = tls === undefined ? createServer(listener) : createSecureServer(tls, listener);
+        if (tls === undefined && options.httpFront !== false) {
+          this.front = HttpFront.install(server, (request, response) => this.answerDirectly(request, response), (error) => {
+            options.logger.error({ err: error }, 'request failed');
+          });
+        }
         // What the framework sets on a server it makes itself.
         server.keepAliveTimeout = settings.keepAliveTimeout;
         server.requestTimeout = settings.requestTimeout;
@@ -176,6 +189,7 @@ export class WasioServer {
   async close(): Promise<void> {
     this.closing = true;
     this.app.server.closeIdleConnections();
+    this.front?.closeIdleConnections();
     // Node counts a connection that never sent a request as busy; nothing is lost by ending it.
     for (const socket of this.silentConnections) socket.destroy();
     await this.app.close();
@@ -236,7 +250,7 @@ export class WasioServer {
   }
 
   /** Writes the access-log line of an answered request and announces it. */
-  private recordAnswered(request: IncomingMessage, id: string, response: AnsweredResponse, trace: InstrumentTrace): void {
+  private recordAnswered(request: AnsweredRequest, id: string, response: AnsweredResponse, trace: InstrumentTrace): void {
     const { logger } = this.options;
     if (logger.isLevelEnabled('info')) this.logOutput.write(accessLogLine(isoTimeNow(), id, accessLogFields(request, response, trace)));
     // The stats and the metrics count instrument requests from this event; built-in pages are not counted.
@@ -249,7 +263,7 @@ export class WasioServer {
   }
 
   /** Answers an instrument request without the framework (`direct-path.ts`); false when it cannot. */
-  private answerDirectly(request: IncomingMessage, response: ServerResponse): boolean {
+  private answerDirectly(request: DirectRequest, response: DirectResponse): boolean {
     if (this.closing) return false;
     const started = performance.now();
     const state = this.state;
@@ -272,7 +286,7 @@ export class WasioServer {
   }
 
   private async serveDirectly(
-    request: IncomingMessage, response: ServerResponse, match: RouteMatch, state: ServingState, id: string, started: number,
+    request: DirectRequest, response: DirectResponse, match: RouteMatch, state: ServingState, id: string, started: number,
   ): Promise<void> {
     let reply = new DirectReply(response, () => this.closing);
     reply.header('x-request-id', id);

@@ -212,6 +212,8 @@ export interface StartOptions {
   readonly files?: FileTree;
   /** Worker threads; two keep a file's tests from waiting on each other without crowding CI. */
   readonly workers?: number;
+  /** False: every request is read by `node:http`, none by the HTTP front. */
+  readonly httpFront?: boolean;
 }
 
 /**
@@ -220,11 +222,11 @@ export interface StartOptions {
  */
 export async function startServer(document: ConfigFile, options: StartOptions = {}): Promise<TestServer> {
   const { configFile } = writeConfig({ workers: options.workers ?? 2, ...document }, options.files);
-  return startServerFromFile(configFile);
+  return startServerFromFile(configFile, options.httpFront);
 }
 
 /** Starts an in-process server for a config file already on disk (see `startServer`). */
-export async function startServerFromFile(configFile: string): Promise<TestServer> {
+export async function startServerFromFile(configFile: string, httpFront = true): Promise<TestServer> {
   const logs = new LogCapture();
   const logger = pino({ level: 'debug', base: null }, { write: (chunk: string) => logs.write(chunk) });
   const config = await loadConfig(configFile);
@@ -234,7 +236,7 @@ export async function startServerFromFile(configFile: string): Promise<TestServe
     maxModules: config.cache_size,
     watchModules: false,
   });
-  const server = new WasioServer({ config, runtime, logger });
+  const server = new WasioServer({ config, runtime, logger, httpFront });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => (closing ??= server.close());
   after(close);

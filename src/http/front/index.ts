@@ -1,0 +1,75 @@
+/**
+ * The HTTP front: WASIO's own reader of the simplest HTTP/1.1 requests, in front of
+ * `node:http` on plain (not TLS) connections.
+ *
+ * Most requests to an instrument are a GET with a short head and no body. For those,
+ * `node:http`'s request and response objects cost more than a short instrument's whole run.
+ * The front reads such requests straight from the socket and gives them to a handler (the
+ * server's direct path); a request it does not read itself, or that the handler declines,
+ * goes with its connection to `node:http`, which then serves that connection as if it had
+ * accepted it.
+ *
+ * It takes the place of `node:http`'s own `connection` listener on the server, so the server
+ * still listens, counts and closes every connection, and keeps its timeouts for those it is
+ * handed.
+ */
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { FrontConnection, type ConnectionHost, type FrontHandler } from './connection.js';
+
+export { FrontRequest, type FrontHandler } from './connection.js';
+export { FrontResponse, InvalidResponseHeaderError } from './response.js';
+
+type ConnectionListener = (this: Server, socket: Socket) => void;
+
+export class HttpFront implements ConnectionHost {
+  private readonly connections = new Set<FrontConnection>();
+
+  private constructor(
+    private readonly server: Server,
+    private readonly serveWithNode: ConnectionListener,
+    readonly handler: FrontHandler,
+    private readonly reportFailure: (error: unknown) => void,
+  ) {}
+
+  /**
+   * Puts a front before `server`, answering with `handler`; `onFailure` hears of a handler
+   * that threw. Returns undefined, leaving the server as it was, when the server's listeners
+   * are not the one `node:http` registers (another version of Node, or one already changed).
+   */
+  static install(server: Server, handler: FrontHandler, onFailure: (error: unknown) => void): HttpFront | undefined {
+    const listeners = server.listeners('connection') as ConnectionListener[];
+    const serveWithNode = listeners[0];
+    if (listeners.length !== 1 || serveWithNode === undefined) return undefined;
+    server.removeListener('connection', serveWithNode);
+    const front = new HttpFront(server, serveWithNode, handler, onFailure);
+    server.on('connection', (socket: Socket) => front.connections.add(new FrontConnection(socket, front)));
+    return front;
+  }
+
+  get keepAliveTimeoutMs(): number {
+    return this.server.keepAliveTimeout;
+  }
+
+  /** Connections the front reads now. */
+  get size(): number {
+    return this.connections.size;
+  }
+
+  handOff(socket: Socket): void {
+    this.serveWithNode.call(this.server, socket);
+  }
+
+  forget(connection: FrontConnection): void {
+    this.connections.delete(connection);
+  }
+
+  failed(error: unknown): void {
+    this.reportFailure(error);
+  }
+
+  /** Closes every connection that is not answering a request (the server is stopping). */
+  closeIdleConnections(): void {
+    for (const connection of this.connections) connection.closeIfIdle();
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The request heads the HTTP front answers itself, read strictly.
+ *
+ * The front takes only the simplest requests: a GET or HEAD in HTTP/1.1, in origin form,
+ * whose whole head has arrived, with exactly one `Host`, no body (neither `Content-Length` nor
+ * `Transfer-Encoding`), no `Expect` or `Upgrade`, no header twice, and nothing outside
+ * printable ASCII. Every line must end in CRLF. Anything else, however legal, is `FOREIGN`:
+ * the connection is handed to `node:http` from that byte on, and it answers (or refuses) as
+ * it always does. Reading less than `node:http` would accept is what keeps the two from ever
+ * disagreeing about where a request ends, which is what request smuggling needs.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** A head the front may answer: what it asks for, and how many bytes it took. */
+export interface RequestHead {
+  readonly method: 'GET' | 'HEAD';
+  /** The request target as sent: path and query. */
+  readonly target: string;
+  /** Lower-case names, as `node:http` gives them. */
+  readonly headers: IncomingHttpHeaders;
+  /** The client asked to close the connection after the response (`Connection: close`). */
+  readonly close: boolean;
+  /** The head's length in bytes, its closing blank line included. */
+  readonly length: number;
+}
+
+/** The head has not fully arrived. */
+export const INCOMPLETE = 'incomplete';
+/** Not a head the front answers: `node:http` reads it. */
+export const FOREIGN = 'foreign';
+
+export type HeadReading = RequestHead | typeof INCOMPLETE | typeof FOREIGN;
+
+/** `node:http`'s default `maxHeaderSize`: a longer head is `node:http`'s to refuse (431). */
+export const MAX_HEAD_BYTES = 16 * 1024;
+/** More header lines than any browser sends: such a head is left to `node:http`. */
+export const MAX_HEADER_LINES = 100;
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const HTAB = 0x09;
+const COLON = 0x3a;
+const SLASH = 0x2f;
+const HASH = 0x23;
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+const VERSION_1_1 = Buffer.from(' HTTP/1.1\r\n', 'latin1');
+
+/** RFC 9110 `tchar`: the bytes of a header name. */
+const TOKEN = new Uint8Array(256);
+for (const char of "!#$%&'*+-.^_`|~") TOKEN[char.charCodeAt(0)] = 1;
+for (let byte = 0x30; byte <= 0x39; byte++) TOKEN[byte] = 1;
+for (let byte = 0x41; byte <= 0x5a; byte++) TOKEN[byte] = 1;
+for (let byte = 0x61; byte <= 0x7a; byte++) TOKEN[byte] = 1;
+
+/** Printable ASCII and tab: what the front accepts in a header value (no obs-text, no controls). */
+const VALUE = new Uint8Array(256);
+VALUE[HTAB] = 1;
+for (let byte = 0x20; byte <= 0x7e; byte++) VALUE[byte] = 1;
+
+/** Headers that frame a body or change the connection: a head with any is `node:http`'s. */
+const FOREIGN_HEADERS = new Set(['content-length', 'transfer-encoding', 'expect', 'upgrade', 'http2-settings', '__proto__']);
+
+/**
+ * Reads the request head at the start of `bytes`. Returns the head, `INCOMPLETE` when its end
+ * has not arrived (and it is not yet too long to be the front's), or `FOREIGN`.
+ */
+export function readRequestHead(bytes: Buffer): HeadReading {
+  const end = bytes.indexOf(HEAD_END);
+  if (end === -1) return bytes.length >= MAX_HEAD_BYTES ? FOREIGN : INCOMPLETE;
+  const length = end + HEAD_END.length;
+  if (length > MAX_HEAD_BYTES) return FOREIGN;
+  let method: 'GET' | 'HEAD';
+  let at: number;
+  if (bytes[0] === 0x47 && bytes[1] === 0x45 && bytes[2] === 0x54 && bytes[3] === SP) {
+    method = 'GET';
+    at = 4;
+  } else if (bytes[0] === 0x48 && bytes[1] === 0x45 && bytes[2] === 0x41 && bytes[3] === 0x44 && bytes[4] === SP) {
+    method = 'HEAD';
+    at = 5;
+  } else {
+    return FOREIGN;
+  }
+  // Origin form only: a path, then printable ASCII up to the space (no fragment).
+  if (bytes[at] !== SLASH) return FOREIGN;
+  const targetStart = at;
+  for (; at < end; at++) {
+    const byte = bytes[at] as number;
+    if (byte === SP) break;
+    if (byte <= SP || byte >= 0x7f || byte === HASH) return FOREIGN;
+  }
+  // The request line's CRLF is at `end` at the latest.
+  if (at + VERSION_1_1.length > end + 2) return FOREIGN;
+  const target = bytes.toString('latin1', targetStart, at);
+  if (bytes.compare(VERSION_1_1, 0, VERSION_1_1.length, at, at + VERSION_1_1.length) !== 0) return FOREIGN;
+  at += VERSION_1_1.length;
+  const headers: IncomingHttpHeaders = {};
+  let close = false;
+  let hosts = 0;
+  let lines = 0;
+  // Each pass reads one `name: value` line; the head's end (its blank line) is at `end + 2`.
+  while (at < end + 2) {
+    if (++lines > MAX_HEADER_LINES) return FOREIGN;
+    const nameStart = at;
+    while (TOKEN[bytes[at] as number] === 1) at++;
+    if (at === nameStart || bytes[at] !== COLON) return FOREIGN;
+    const name = bytes.toString('latin1', nameStart, at).toLowerCase();
+    at++;
+    while (bytes[at] === SP || bytes[at] === HTAB) at++;
+    const valueStart = at;
+    let valueEnd = at;
+    for (;;) {
+      const byte = bytes[at] as number;
+      if (byte === CR) break;
+      if (VALUE[byte] !== 1) return FOREIGN;
+      at++;
+      if (byte !== SP && byte !== HTAB) valueEnd = at;
+    }
+    if (bytes[at + 1] !== LF) return FOREIGN;
+    at += 2;
+    if (FOREIGN_HEADERS.has(name) || headers[name] !== undefined) return FOREIGN;
+    const value = bytes.toString('latin1', valueStart, valueEnd);
+    if (name === 'host') hosts++;
+    else if (name === 'connection') {
+      const asked = connectionOption(value);
+      if (asked === undefined) return FOREIGN;
+      close = asked === 'close';
+    }
+    headers[name] = value;
+  }
+  if (hosts !== 1) return FOREIGN;
+  return { method, target, headers, close, length };
+}
+
+/** `close` or `keep-alive` for a `Connection` value of only those options, else undefined. */
+function connectionOption(value: string): 'close' | 'keep-alive' | undefined {
+  let asked: 'close' | 'keep-alive' | undefined;
+  for (const option of value.toLowerCase().split(',')) {
+    const trimmed = option.trim();
+    if (trimmed === 'close') asked = 'close';
+    else if (trimmed === 'keep-alive') asked ??= 'keep-alive';
+    else return undefined;
+  }
+  return asked;
+}

@@ -1,0 +1,106 @@
+/**
+ * A response of the HTTP front, written to the socket in one piece: the head as `node:http`
+ * would write it (status line, the given headers, `Date`, and the connection's fate), then
+ * the body. Only the calls the direct path makes are offered: `writeHead`, then `end`.
+ */
+import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
+
+/** What a response needs of its connection. */
+export interface ResponseTarget {
+  /**
+   * Writes a response: its head (latin1 text) and its body, if any. `close` when the
+   * connection ends with it.
+   */
+  send(head: string, body: Uint8Array | undefined, close: boolean): void;
+  /** The `Keep-Alive: timeout=` to announce, in seconds (0: none). */
+  readonly keepAliveSeconds: number;
+}
+
+/** A header name `node:http` would refuse (`ERR_INVALID_HTTP_TOKEN`): not an RFC 9110 token. */
+const INVALID_NAME = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+/** A header value `node:http` would refuse (`ERR_INVALID_CHAR`). */
+const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** Thrown, before anything is written, for a header `node:http` would have refused. */
+export class InvalidResponseHeaderError extends TypeError {
+  readonly code = 'WASIO_ERR_INVALID_RESPONSE_HEADER';
+  constructor(readonly header: string) {
+    super(`invalid response header ${JSON.stringify(header)}`);
+    this.name = 'InvalidResponseHeaderError';
+  }
+}
+
+let dateSecond = Number.NaN;
+let dateText = '';
+
+/** The `Date` header's value now, formatted once a second as `node:http` does. */
+function httpDateNow(): string {
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(second * 1000).toUTCString();
+  }
+  return dateText;
+}
+
+/** Statuses whose response never has a body (RFC 9110 §6.4.1). */
+function bodiless(status: number): boolean {
+  return status === 204 || status === 304 || (status >= 100 && status < 200);
+}
+
+export class FrontResponse {
+  statusCode = 200;
+  headersSent = false;
+  writableFinished = false;
+  private head = '';
+  private close: boolean;
+
+  /** `head`: a HEAD request, answered without the body. `close`: the client asked to close. */
+  constructor(private readonly target: ResponseTarget, private readonly headOnly: boolean, close: boolean) {
+    this.close = close;
+  }
+
+  /** Sets the status and the headers; throws `InvalidResponseHeaderError` for one `node:http` refuses. */
+  writeHead(status: number, headers: OutgoingHttpHeaders): this {
+    if (!Number.isInteger(status) || status < 100 || status > 999) throw new RangeError(`invalid status code ${status}`);
+    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
+    let hasDate = false;
+    let close = this.close;
+    let announced = false;
+    for (const name in headers) {
+      const value = headers[name];
+      if (value === undefined) continue;
+      if (INVALID_NAME.test(name) || name === '') throw new InvalidResponseHeaderError(name);
+      const lower = name.toLowerCase();
+      if (lower === 'date') hasDate = true;
+      else if (lower === 'connection') {
+        announced = true;
+        if (/(?:^|,)\s*close\s*(?:,|$)/i.test(String(value))) close = true;
+      }
+      for (const item of typeof value === 'object' ? value : [value]) {
+        const text = String(item);
+        if (INVALID_VALUE.test(text)) throw new InvalidResponseHeaderError(name);
+        head += `${name}: ${text}\r\n`;
+      }
+    }
+    if (!hasDate) head += `Date: ${httpDateNow()}\r\n`;
+    if (!announced) {
+      const { keepAliveSeconds } = this.target;
+      head += close ? 'Connection: close\r\n' : keepAliveSeconds > 0 ? `Connection: keep-alive\r\nKeep-Alive: timeout=${keepAliveSeconds}\r\n` : 'Connection: keep-alive\r\n';
+    }
+    this.head = `${head}\r\n`;
+    this.close = close;
+    this.statusCode = status;
+    return this;
+  }
+
+  /** Sends the head and `body` (none for HEAD and bodiless statuses). */
+  end(body?: Uint8Array): void {
+    if (this.writableFinished) return;
+    if (this.head === '') this.writeHead(this.statusCode, {});
+    this.headersSent = true;
+    this.writableFinished = true;
+    const sendBody = body !== undefined && body.byteLength > 0 && !this.headOnly && !bodiless(this.statusCode);
+    this.target.send(this.head, sendBody ? body : undefined, this.close);
+  }
+}
