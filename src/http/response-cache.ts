@@ -22,12 +22,31 @@ export interface CachedResponse {
   readonly storedAt: number;
 }
 
+/** Queries in canonical form, by the query as sent: a cached route is mostly asked the same few. */
+const canonicalQueries = new Map<string, string>();
+/** Past this many, the remembered queries are forgotten and gathered anew. */
+const MAX_CANONICAL_QUERIES = 4096;
+/** Longer queries are not remembered, so the memory this takes stays small (a few MB at most). */
+const MAX_REMEMBERED_QUERY_CHARS = 256;
+
+/** A query's pairs sorted by name, then value, and encoded again. */
+function canonicalQuery(rawQuery: string): string {
+  let canonical = canonicalQueries.get(rawQuery);
+  if (canonical === undefined) {
+    const pairs = [...new URLSearchParams(rawQuery)];
+    pairs.sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
+    canonical = new URLSearchParams(pairs).toString();
+    if (rawQuery.length <= MAX_REMEMBERED_QUERY_CHARS) {
+      if (canonicalQueries.size >= MAX_CANONICAL_QUERIES) canonicalQueries.clear();
+      canonicalQueries.set(rawQuery, canonical);
+    }
+  }
+  return canonical;
+}
+
 /** The cache key: path plus the query's pairs sorted by name, then value. */
 export function cacheKey(path: string, rawQuery: string): string {
-  if (rawQuery === '') return path;
-  const pairs = [...new URLSearchParams(rawQuery)];
-  pairs.sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
-  return `${path}?${new URLSearchParams(pairs).toString()}`;
+  return rawQuery === '' ? path : `${path}?${canonicalQuery(rawQuery)}`;
 }
 
 /** A strong validator for a body. */

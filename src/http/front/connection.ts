@@ -59,6 +59,8 @@ export class FrontConnection implements ResponseTarget {
   private done = false;
   /** Reading waits until the client has read the responses written so far. */
   private waitingForDrain = false;
+  /** When the connection last became idle: accepted, or its last response sent (`Date.now()`). */
+  private idleSince = Date.now();
 
   private readonly onData = (chunk: Buffer): void => {
     this.pending = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
@@ -69,10 +71,6 @@ export class FrontConnection implements ResponseTarget {
   private readonly onEnd = (): void => {
     this.ended = true;
     if (!this.answering) this.readRequests();
-  };
-
-  private readonly onTimeout = (): void => {
-    if (!this.answering) this.socket.destroy();
   };
 
   private readonly onClose = (): void => {
@@ -88,8 +86,6 @@ export class FrontConnection implements ResponseTarget {
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
-    socket.on('timeout', this.onTimeout);
-    socket.setTimeout(host.keepAliveTimeoutMs);
   }
 
   get keepAliveSeconds(): number {
@@ -99,6 +95,11 @@ export class FrontConnection implements ResponseTarget {
   /** Closes the connection unless a request is being answered (the server is stopping). */
   closeIfIdle(): void {
     if (!this.answering) this.socket.destroy();
+  }
+
+  /** Closes the connection if it has waited for a request since `deadline` (a `Date.now()`) or longer. */
+  closeIfIdleSince(deadline: number): void {
+    if (!this.answering && this.idleSince <= deadline) this.socket.destroy();
   }
 
   send(head: string, body: Uint8Array | undefined, close: boolean): void {
@@ -119,6 +120,7 @@ export class FrontConnection implements ResponseTarget {
       }
     }
     this.answering = false;
+    this.idleSince = Date.now();
     if (close) {
       this.done = true;
       // As `node:http` does after `Connection: close`: the socket closes once the response is out.
@@ -194,8 +196,6 @@ export class FrontConnection implements ResponseTarget {
     socket.off('end', this.onEnd);
     socket.off('error', this.onError);
     socket.off('close', this.onClose);
-    socket.off('timeout', this.onTimeout);
-    socket.setTimeout(0);
     this.host.forget(this);
   }
 

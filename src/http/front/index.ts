@@ -22,8 +22,17 @@ export { FrontResponse, InvalidResponseHeaderError } from './response.js';
 
 type ConnectionListener = (this: Server, socket: Socket) => void;
 
+/** Bounds on how often idle connections are looked for: a quarter of the keep-alive timeout, within these. */
+const MIN_SWEEP_MS = 50;
+const MAX_SWEEP_MS = 1_000;
+
 export class HttpFront implements ConnectionHost {
   private readonly connections = new Set<FrontConnection>();
+  /**
+   * Closes connections idle past the keep-alive timeout. One timer for all of them, as
+   * `node:http` checks its own: a timer per socket would be moved on every read and write.
+   */
+  private sweeper: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -43,8 +52,27 @@ export class HttpFront implements ConnectionHost {
     if (listeners.length !== 1 || serveWithNode === undefined) return undefined;
     server.removeListener('connection', serveWithNode);
     const front = new HttpFront(server, serveWithNode, handler, onFailure);
-    server.on('connection', (socket: Socket) => front.connections.add(new FrontConnection(socket, front)));
+    server.on('connection', (socket: Socket) => front.accept(socket));
     return front;
+  }
+
+  private accept(socket: Socket): void {
+    this.connections.add(new FrontConnection(socket, this));
+    this.sweeper ??= this.scheduleSweep();
+  }
+
+  private scheduleSweep(): NodeJS.Timeout {
+    const everyMs = Math.min(MAX_SWEEP_MS, Math.max(MIN_SWEEP_MS, this.keepAliveTimeoutMs / 4));
+    // Unreferenced: an idle connection must not keep a stopped server's process alive.
+    return setTimeout(() => {
+      const timeoutMs = this.keepAliveTimeoutMs;
+      // 0 means no timeout, as for `node:http`.
+      if (timeoutMs > 0) {
+        const deadline = Date.now() - timeoutMs;
+        for (const connection of this.connections) connection.closeIfIdleSince(deadline);
+      }
+      this.sweeper = this.connections.size === 0 ? undefined : this.scheduleSweep();
+    }, everyMs).unref();
   }
 
   get keepAliveTimeoutMs(): number {

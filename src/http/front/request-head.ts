@@ -44,7 +44,6 @@ const COLON = 0x3a;
 const SLASH = 0x2f;
 const HASH = 0x23;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
-const VERSION_1_1 = Buffer.from(' HTTP/1.1\r\n', 'latin1');
 
 /** RFC 9110 `tchar`: the bytes of a header name. */
 const TOKEN = new Uint8Array(256);
@@ -70,30 +69,29 @@ export function readRequestHead(bytes: Buffer): HeadReading {
   if (end === -1) return bytes.length >= MAX_HEAD_BYTES ? FOREIGN : INCOMPLETE;
   const length = end + HEAD_END.length;
   if (length > MAX_HEAD_BYTES) return FOREIGN;
+  // One conversion for the whole head; every byte is then a char code (latin1 maps them 1:1).
+  const text = bytes.toString('latin1', 0, length);
   let method: 'GET' | 'HEAD';
   let at: number;
-  if (bytes[0] === 0x47 && bytes[1] === 0x45 && bytes[2] === 0x54 && bytes[3] === SP) {
+  if (text.startsWith('GET /')) {
     method = 'GET';
     at = 4;
-  } else if (bytes[0] === 0x48 && bytes[1] === 0x45 && bytes[2] === 0x41 && bytes[3] === 0x44 && bytes[4] === SP) {
+  } else if (text.startsWith('HEAD /')) {
     method = 'HEAD';
     at = 5;
   } else {
     return FOREIGN;
   }
   // Origin form only: a path, then printable ASCII up to the space (no fragment).
-  if (bytes[at] !== SLASH) return FOREIGN;
   const targetStart = at;
   for (; at < end; at++) {
-    const byte = bytes[at] as number;
-    if (byte === SP) break;
-    if (byte <= SP || byte >= 0x7f || byte === HASH) return FOREIGN;
+    const code = text.charCodeAt(at);
+    if (code === SP) break;
+    if (code < SP || code >= 0x7f || code === HASH) return FOREIGN;
   }
-  // The request line's CRLF is at `end` at the latest.
-  if (at + VERSION_1_1.length > end + 2) return FOREIGN;
-  const target = bytes.toString('latin1', targetStart, at);
-  if (bytes.compare(VERSION_1_1, 0, VERSION_1_1.length, at, at + VERSION_1_1.length) !== 0) return FOREIGN;
-  at += VERSION_1_1.length;
+  if (!text.startsWith(' HTTP/1.1\r\n', at)) return FOREIGN;
+  const target = text.slice(targetStart, at);
+  at += 11;
   const headers: IncomingHttpHeaders = {};
   let close = false;
   let hosts = 0;
@@ -102,24 +100,25 @@ export function readRequestHead(bytes: Buffer): HeadReading {
   while (at < end + 2) {
     if (++lines > MAX_HEADER_LINES) return FOREIGN;
     const nameStart = at;
-    while (TOKEN[bytes[at] as number] === 1) at++;
-    if (at === nameStart || bytes[at] !== COLON) return FOREIGN;
-    const name = bytes.toString('latin1', nameStart, at).toLowerCase();
+    let upper = false;
+    for (let code = text.charCodeAt(at); TOKEN[code] === 1; code = text.charCodeAt(++at)) {
+      if (code <= 0x5a && code >= 0x41) upper = true;
+    }
+    if (at === nameStart || text.charCodeAt(at) !== COLON) return FOREIGN;
+    const name = upper ? text.slice(nameStart, at).toLowerCase() : text.slice(nameStart, at);
     at++;
-    while (bytes[at] === SP || bytes[at] === HTAB) at++;
+    let code = text.charCodeAt(at);
+    while (code === SP || code === HTAB) code = text.charCodeAt(++at);
     const valueStart = at;
     let valueEnd = at;
-    for (;;) {
-      const byte = bytes[at] as number;
-      if (byte === CR) break;
-      if (VALUE[byte] !== 1) return FOREIGN;
-      at++;
-      if (byte !== SP && byte !== HTAB) valueEnd = at;
+    for (; code !== CR; code = text.charCodeAt(++at)) {
+      if (VALUE[code] !== 1) return FOREIGN;
+      if (code !== SP && code !== HTAB) valueEnd = at + 1;
     }
-    if (bytes[at + 1] !== LF) return FOREIGN;
+    if (text.charCodeAt(at + 1) !== LF) return FOREIGN;
     at += 2;
     if (FOREIGN_HEADERS.has(name) || headers[name] !== undefined) return FOREIGN;
-    const value = bytes.toString('latin1', valueStart, valueEnd);
+    const value = text.slice(valueStart, valueEnd);
     if (name === 'host') hosts++;
     else if (name === 'connection') {
       const asked = connectionOption(value);

@@ -43,6 +43,13 @@ function httpDateNow(): string {
   return dateText;
 }
 
+/** One `name: value` line; throws for a value `node:http` would refuse. */
+function headerLine(name: string, value: string | number): string {
+  const text = typeof value === 'string' ? value : String(value);
+  if (INVALID_VALUE.test(text)) throw new InvalidResponseHeaderError(name);
+  return `${name}: ${text}\r\n`;
+}
+
 /** Statuses whose response never has a body (RFC 9110 §6.4.1). */
 function bodiless(status: number): boolean {
   return status === 204 || status === 304 || (status >= 100 && status < 200);
@@ -77,10 +84,10 @@ export class FrontResponse {
         announced = true;
         if (/(?:^|,)\s*close\s*(?:,|$)/i.test(String(value))) close = true;
       }
-      for (const item of typeof value === 'object' ? value : [value]) {
-        const text = String(item);
-        if (INVALID_VALUE.test(text)) throw new InvalidResponseHeaderError(name);
-        head += `${name}: ${text}\r\n`;
+      if (typeof value === 'object') {
+        for (const item of value) head += headerLine(name, item);
+      } else {
+        head += headerLine(name, value);
       }
     }
     if (!hasDate) head += `Date: ${httpDateNow()}\r\n`;
