@@ -52,6 +52,8 @@ const cases: readonly Case[] = [
   { name: 'a method the route does not answer', parts: [get('/post-only')], statuses: [405] },
   { name: 'no route', parts: [get('/nowhere')], statuses: [404] },
   { name: 'an escaped path', parts: [get('/hel%6Co?name=E')], statuses: [404] },
+  { name: 'every printable character in the query', parts: [get('/hello?name=<a>"|{}^`\\[];:@!$&\'()*+,=~')], statuses: [200] },
+  { name: 'a fragment in the target', parts: [get('/hello?name=F#frag')], statuses: [200] },
   { name: 'a POST with a body', parts: ['POST /post-only HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n\r\nabc'], statuses: [200] },
   { name: 'HTTP/1.0', parts: ['GET /hello?name=Old HTTP/1.0\r\nHost: test\r\n\r\n'], statuses: [200] },
   // Not compared: a request pipelined after `Connection: close` (node:http then answers 400 in
