@@ -130,6 +130,21 @@ test('a client that half-closes gets its answers, then the connection ends', asy
   assert.ok(handedOver.closed);
 });
 
+test('a client that half-closes while its answer is pending has gone: the connection is destroyed at once', async () => {
+  let late: FrontResponse | undefined;
+  const harness = await startHarness((request, response) => {
+    late = response;
+    return true;
+  });
+  const { received, closed } = await exchange(harness.port, [get('/pending')], { end: true, quietMs: 1_000 });
+  assert.ok(closed);
+  assert.equal(received, '');
+  assert.ok(harness.sockets[0]?.destroyed);
+  // The answer that comes after is dropped, and nothing breaks.
+  late?.writeHead(200, { 'content-length': 4 }).end(Buffer.from('late'));
+  assert.equal(harness.front.size, 0);
+});
+
 test('a connection idle past the keep-alive timeout is closed', async () => {
   const harness = await startHarness();
   harness.server.keepAliveTimeout = 200;

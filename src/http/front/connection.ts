@@ -70,7 +70,14 @@ export class FrontConnection implements ResponseTarget {
 
   private readonly onEnd = (): void => {
     this.ended = true;
-    if (!this.answering) this.readRequests();
+    if (!this.answering) {
+      this.readRequests();
+      return;
+    }
+    // As `node:http` takes it: a client that stops sending while its answer is pending has
+    // gone, and what it asked for is abandoned (a run sees its connection destroyed and stops).
+    this.done = true;
+    this.socket.destroy();
   };
 
   private readonly onClose = (): void => {
