@@ -77,10 +77,18 @@ export function failureResponse(error: RuntimeError): { status: number; body: st
   }
 }
 
+/** Each route's answer of `allowedMethods`: a route is a frozen part of its config. */
+const methodsOfRoute = new WeakMap<RouteConfig, readonly string[]>();
+
 /** Methods a route answers: HEAD wherever GET is. */
-export function allowedMethods(route: RouteConfig): string[] {
-  const methods = [...route.methods];
-  if (methods.includes('GET') && !methods.includes('HEAD')) methods.push('HEAD');
+export function allowedMethods(route: RouteConfig): readonly string[] {
+  let methods = methodsOfRoute.get(route);
+  if (methods === undefined) {
+    const listed = [...route.methods];
+    if (listed.includes('GET') && !listed.includes('HEAD')) listed.push('HEAD');
+    methods = Object.freeze(listed);
+    methodsOfRoute.set(route, methods);
+  }
   return methods;
 }
 

@@ -122,7 +122,7 @@ export class ServerMetrics {
 
     // The series of each label set, found once: building its labels on every request costs
     // more than the count.
-    const seriesOf = <Series>(found: Map<string, Series>, key: string, find: () => NoInfer<Series>): Series => {
+    const seriesOf = <Key, Series>(found: Map<Key, Series>, key: Key, find: () => NoInfer<Series>): Series => {
       let series = found.get(key);
       if (series === undefined) {
         series = find();
@@ -130,15 +130,17 @@ export class ServerMetrics {
       }
       return series;
     };
-    const requestSeries = new Map<string, CounterSeries>();
+    /** By route, then method, then status: no key is built per request. */
+    const requestSeries = new Map<string, Map<string, Map<number, CounterSeries>>>();
     const routeSeries = new Map<string, { duration: HistogramSeries; hits?: CounterSeries; misses?: CounterSeries }>();
     const instanceSeries = new Map<string, { queueWait: HistogramSeries; run: HistogramSeries; inline?: CounterSeries }>();
     this.unsubscribers.push(
       subscribe(requestEndChannel, (message) => {
         if (message.server !== server) return;
         const route = message.route ?? UNMATCHED_ROUTE;
-        seriesOf(requestSeries, `${route}\0${message.method}\0${message.status}`,
-          () => requests.series({ route, method: message.method, status: message.status })).inc();
+        const ofRoute = seriesOf(requestSeries, route, () => new Map<string, Map<number, CounterSeries>>());
+        const ofMethod = seriesOf(ofRoute, message.method, () => new Map<number, CounterSeries>());
+        seriesOf(ofMethod, message.status, () => requests.series({ route, method: message.method, status: message.status })).inc();
         const series = seriesOf(routeSeries, route, () => ({ duration: requestDuration.series({ route }) }));
         series.duration.observe(message.durationMs / 1000);
         // A route's cache series are found at its first hit or miss, so a route that is not

@@ -42,12 +42,13 @@ function decode(segment: string): string | undefined {
 }
 
 export class Router {
-  private readonly exact = new Map<string, RouteConfig>();
+  /** The match of each route without params or `*`, made once: most requests find one. */
+  private readonly exact = new Map<string, RouteMatch>();
   private readonly patterns: Pattern[] = [];
 
   constructor(routes: Iterable<RouteConfig>) {
     for (const route of routes) {
-      if (!route.path.includes(':') && !route.path.endsWith('*')) this.exact.set(route.path, route);
+      if (!route.path.includes(':') && !route.path.endsWith('*')) this.exact.set(route.path, Object.freeze({ route, params: Object.freeze({}), rest: '' }));
       else this.patterns.push(compile(route));
     }
     this.patterns.sort(specificity);
@@ -56,7 +57,7 @@ export class Router {
   /** The route for a percent-encoded URL path, or undefined. */
   match(path: string): RouteMatch | undefined {
     const exact = this.exact.get(path);
-    if (exact !== undefined) return { route: exact, params: {}, rest: '' };
+    if (exact !== undefined) return exact;
     if (this.patterns.length === 0) return undefined;
     const parts = path.split('/').slice(1);
     for (const pattern of this.patterns) {

@@ -274,7 +274,7 @@ export class WasioServer {
     const hit = findCachedHit(request, match, state.cache);
     if (hit !== undefined) {
       const sent = sendCachedHit(request, response, id, hit);
-      this.recordAnswered(request, id, { ...sent, durationMs: performance.now() - started }, {
+      this.recordAnswered(request, id, { status: sent.status, bytes: sent.bytes, durationMs: performance.now() - started }, {
         builtin: false, route: hit.route.path, cache: 'HIT', instanceMs: undefined, queueMs: undefined, error: undefined,
       });
       return true;
@@ -313,7 +313,7 @@ export class WasioServer {
       }
     }
     const sent = reply.sent ?? { status: response.statusCode, bytes: 0 };
-    this.recordAnswered(request, id, { ...sent, durationMs: performance.now() - started }, trace);
+    this.recordAnswered(request, id, { status: sent.status, bytes: sent.bytes, durationMs: performance.now() - started }, trace);
   }
 
   private registerBuiltins(): void {

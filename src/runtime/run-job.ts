@@ -38,7 +38,11 @@ export function runJob(loaded: LoadedModule, spec: RunSpec, spare: SpareMemory |
   const stderr = new CaptureSink();
   const started = performance.now();
   try {
-    const options: WasiOptions = deadline === undefined ? { ...spec, stdout, stderr } : { ...spec, stdout, stderr, deadline };
+    // Field by field: on the request path, a spread copy measured several microseconds a run.
+    const options: WasiOptions = {
+      args: spec.args, env: spec.env, stdin: spec.stdin, mounts: spec.mounts, maxOutputBytes: spec.maxOutputBytes,
+      maxOpenFiles: spec.maxOpenFiles, stdout, stderr, deadline,
+    };
     const { exitCode, memoryBytes } = runOn(loaded, spare, options);
     const memoryLimitHit = exitCode !== 0 && atMemoryLimit(loaded, memoryBytes);
     return { ok: true, exitCode, memoryLimitHit, stdout: stdout.bytes(), stderr: stderr.bytes(), runMs: performance.now() - started };

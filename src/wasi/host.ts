@@ -43,14 +43,14 @@ export interface WasiOptions {
   /** Cap on stdout + stderr together; the run stops with `OutputLimitError` past it. */
   readonly maxOutputBytes?: number;
   /** Cap on descriptors open at once (streams and mounts included). */
-  readonly maxOpenFiles?: number;
+  readonly maxOpenFiles?: number | undefined;
   /**
    * A `performance.now()` time: a run still going then is stopped at its next WASI call, and
    * one that asks to sleep past it is stopped at once (`DeadlineError`). For a caller whose
    * thread has other work and can run the guest elsewhere; guest code between two WASI calls
    * is the caller's to bound.
    */
-  readonly deadline?: number;
+  readonly deadline?: number | undefined;
 }
 
 export const DEFAULT_MAX_OPEN_FILES = 256;

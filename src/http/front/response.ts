@@ -18,6 +18,9 @@ export interface ResponseTarget {
 
 /** A header name `node:http` would refuse (`ERR_INVALID_HTTP_TOKEN`): not an RFC 9110 token. */
 const INVALID_NAME = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+/** Names found valid, so the usual few are not checked on every response; bounded, as a CGI module names its own. */
+const validNames = new Set<string>();
+const MAX_VALID_NAMES = 256;
 /** A header value `node:http` would refuse (`ERR_INVALID_CHAR`). */
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
@@ -77,7 +80,10 @@ export class FrontResponse {
     for (const name in headers) {
       const value = headers[name];
       if (value === undefined) continue;
-      if (INVALID_NAME.test(name) || name === '') throw new InvalidResponseHeaderError(name);
+      if (!validNames.has(name)) {
+        if (INVALID_NAME.test(name) || name === '') throw new InvalidResponseHeaderError(name);
+        if (validNames.size < MAX_VALID_NAMES) validNames.add(name);
+      }
       const lower = name.toLowerCase();
       if (lower === 'date') hasDate = true;
       else if (lower === 'connection') {
