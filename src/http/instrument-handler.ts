@@ -198,7 +198,7 @@ export async function serveInstrument(
       },
       group: route.path,
       timeoutMs: route.timeout_ms,
-      ...(route.max_concurrency === null ? {} : { maxConcurrency: route.max_concurrency }),
+      maxConcurrency: route.max_concurrency ?? undefined,
       signal: clientGone,
     });
     trace.instanceMs = outcome.runMs;

@@ -27,9 +27,9 @@ export interface Invocation {
   readonly spec: RunSpec;
   /** Jobs of one group (a route) take turns with other groups. */
   readonly group: string;
-  readonly maxConcurrency?: number;
+  readonly maxConcurrency?: number | undefined;
   readonly timeoutMs: number;
-  readonly signal?: AbortFlag;
+  readonly signal?: AbortFlag | undefined;
 }
 
 export class Runtime {
@@ -60,10 +60,7 @@ export class Runtime {
   async invoke(invocation: Invocation): Promise<RunOutcome> {
     const module = await this.modules.get(invocation.wasmFile, invocation.memoryLimitMb);
     return this.pool.run(module, invocation.spec, {
-      group: invocation.group,
-      timeoutMs: invocation.timeoutMs,
-      ...(invocation.maxConcurrency === undefined ? {} : { maxConcurrency: invocation.maxConcurrency }),
-      ...(invocation.signal === undefined ? {} : { signal: invocation.signal }),
+      group: invocation.group, timeoutMs: invocation.timeoutMs, maxConcurrency: invocation.maxConcurrency, signal: invocation.signal,
     });
   }
 

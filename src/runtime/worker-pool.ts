@@ -60,7 +60,7 @@ export interface JobOptions {
   /** Jobs of one group take turns with other groups; usually the route. */
   readonly group: string;
   /** Most jobs of this group running at once; unlimited when absent. */
-  readonly maxConcurrency?: number;
+  readonly maxConcurrency?: number | undefined;
   readonly timeoutMs: number;
   /**
    * Aborting stops the job: removed from the queue, or its worker terminated. Signals are
@@ -68,7 +68,7 @@ export interface JobOptions {
    * small module's dispatch. So anything with an `aborted` flag will do, an `AbortSignal` or
    * a getter that reads the state of the client's connection.
    */
-  readonly signal?: AbortFlag;
+  readonly signal?: AbortFlag | undefined;
 }
 
 /** What the pool reads of an abort signal. */
