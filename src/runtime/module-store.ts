@@ -69,8 +69,18 @@ export interface ModuleStoreStats {
 
 let nextModuleId = 1;
 
+/** Past this many paths asked for, the keys remembered for them are forgotten and made anew. */
+const MAX_REMEMBERED_KEYS = 1024;
+
 export class ModuleStore {
   private readonly modules: LRUCache<string, Promise<CompiledModule>>;
+  /** The compilations that have finished, so a request for one needs no promise. */
+  private readonly settled = new WeakMap<Promise<CompiledModule>, CompiledModule>();
+  /**
+   * Each path's key, by path as asked and memory limit: a route asks with the same two on every
+   * request, and resolving the path and joining the key each time cost more than the lookup.
+   */
+  private readonly keys = new Map<string, Map<number, string>>();
   private readonly watchers = new Map<string, FSWatcher>();
   private hits = 0;
   private misses = 0;
@@ -88,21 +98,47 @@ export class ModuleStore {
    * when this call compiles: see `CompileMode`.
    */
   get(path: string, memoryLimitMb: number, mode: CompileMode = 'lazy'): Promise<CompiledModule> {
-    const absolute = resolve(path);
-    const key = `${absolute}\0${memoryLimitMb}`;
+    const key = this.keyOf(path, memoryLimitMb);
     const cached = this.modules.get(key);
     if (cached !== undefined) {
       this.hits += 1;
       return cached;
     }
     this.misses += 1;
+    const absolute = resolve(path);
     const loading = this.compile(absolute, memoryLimitMb, mode);
     this.modules.set(key, loading);
-    loading.catch(() => {
+    loading.then((module) => this.settled.set(loading, module), () => {
       if (this.modules.peek(key) === loading) this.modules.delete(key);
     });
     if (this.options.watch === true) this.watchDirectory(dirname(absolute));
     return loading;
+  }
+
+  /**
+   * The compiled module `get` would give, when it is compiled and kept already (counted as a
+   * hit); else undefined, and `get` is the way.
+   */
+  compiled(path: string, memoryLimitMb: number): CompiledModule | undefined {
+    const cached = this.modules.get(this.keyOf(path, memoryLimitMb));
+    const module = cached === undefined ? undefined : this.settled.get(cached);
+    if (module !== undefined) this.hits += 1;
+    return module;
+  }
+
+  private keyOf(path: string, memoryLimitMb: number): string {
+    let byLimit = this.keys.get(path);
+    if (byLimit === undefined) {
+      if (this.keys.size >= MAX_REMEMBERED_KEYS) this.keys.clear();
+      byLimit = new Map();
+      this.keys.set(path, byLimit);
+    }
+    let key = byLimit.get(memoryLimitMb);
+    if (key === undefined) {
+      key = `${resolve(path)}\0${memoryLimitMb}`;
+      byLimit.set(memoryLimitMb, key);
+    }
+    return key;
   }
 
   /** Drops every compilation of `path`; the next `get` compiles it again. Returns whether any was kept. */

@@ -57,11 +57,14 @@ export class Runtime {
    * Loads (or reuses) the module and runs it once on a worker. Rejects with
    * `ModuleLoadError` or `RunFailure`; a non-zero exit code is a result, not an error.
    */
-  async invoke(invocation: Invocation): Promise<RunOutcome> {
-    const module = await this.modules.get(invocation.wasmFile, invocation.memoryLimitMb);
-    return this.pool.run(module, invocation.spec, {
+  invoke(invocation: Invocation): Promise<RunOutcome> {
+    const options = {
       group: invocation.group, timeoutMs: invocation.timeoutMs, maxConcurrency: invocation.maxConcurrency, signal: invocation.signal,
-    });
+    };
+    // A module compiled already goes straight to the pool: no promise to wait on first.
+    const compiled = this.modules.compiled(invocation.wasmFile, invocation.memoryLimitMb);
+    if (compiled !== undefined) return this.pool.run(compiled, invocation.spec, options);
+    return this.modules.get(invocation.wasmFile, invocation.memoryLimitMb).then((module) => this.pool.run(module, invocation.spec, options));
   }
 
   /**

@@ -55,3 +55,21 @@ test('the module store compiles whole when asked, and a later lazy request reuse
   await assert.rejects(store.get(fileURLToPath(import.meta.url), 64, 'whole'), ModuleLoadError);
   store.close();
 });
+
+test('the module store gives a compilation at once only when it has finished, and counts it as a hit; a failed one never', async () => {
+  const store = new ModuleStore({ maxModules: 4 });
+  assert.equal(store.compiled(FIBONACCI_RUST, 64), undefined, 'nothing compiled yet');
+  const loading = store.get(FIBONACCI_RUST, 64);
+  assert.equal(store.compiled(FIBONACCI_RUST, 64), undefined, 'still compiling');
+  const module = await loading;
+  assert.equal(store.compiled(FIBONACCI_RUST, 64), module);
+  assert.equal(store.compiled(`${FIBONACCI_RUST}/../fibonacci.wasm`, 64), module, 'the same file by another path');
+  assert.equal(store.compiled(FIBONACCI_RUST, 32), undefined, 'another memory limit is another compilation');
+  assert.deepEqual(store.stats(), { hits: 2, misses: 1, compiles: 1, cached: 1 });
+  const notWasm = fileURLToPath(import.meta.url);
+  await assert.rejects(store.get(notWasm, 64), ModuleLoadError);
+  assert.equal(store.compiled(notWasm, 64), undefined);
+  store.invalidate(FIBONACCI_RUST);
+  assert.equal(store.compiled(FIBONACCI_RUST, 64), undefined, 'a changed file is compiled again');
+  store.close();
+});
