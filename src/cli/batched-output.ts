@@ -13,6 +13,7 @@
  * behind, the server waits for it rather than holding an ever larger backlog in memory.
  */
 import { writeSync } from 'node:fs';
+import type { AccessLogFields, DeferredLines, accessLogLine } from '../http/access-log.js';
 
 /** A write error that means "try again": the descriptor is non-blocking and full. */
 const RETRY_CODES = new Set(['EAGAIN', 'EWOULDBLOCK']);
@@ -33,12 +34,22 @@ export interface BatchedOutputOptions {
   readonly maxChars?: number;
 }
 
+/** What a deferred line is counted as toward `maxChars` until it is made: about an access line's length. */
+const DEFERRED_LINE_CHARS = 256;
+
 /** Every output made, so one `exit` listener writes what each still holds. */
 const outputs = new Set<BatchedOutput>();
 let flushesOnExit = false;
 
-export class BatchedOutput {
+export class BatchedOutput implements DeferredLines {
   private pending = '';
+  /**
+   * Lines to make when the batch is written, four entries each (format, time, request id,
+   * fields), in order with the text written after them; while any wait, text waits among them
+   * (format undefined) so the order holds.
+   */
+  private deferred: unknown[] = [];
+  private pendingChars = 0;
   private timer: NodeJS.Timeout | undefined;
   /** Set once the descriptor refused a write for good (its reader is gone): lines are dropped. */
   private broken = false;
@@ -60,8 +71,21 @@ export class BatchedOutput {
   /** Gathers `text` (whole lines, as pino hands them over) for the next write. */
   write(text: string): void {
     if (this.broken) return;
-    this.pending += text;
-    if (this.pending.length >= this.maxChars) {
+    if (this.deferred.length === 0) this.pending += text;
+    else this.deferred.push(undefined, text, undefined, undefined);
+    this.gathered(text.length);
+  }
+
+  /** Gathers the line `format(time, requestId, fields)`, made when the batch is written. */
+  writeLater(format: typeof accessLogLine, time: string, requestId: string, fields: AccessLogFields): void {
+    if (this.broken) return;
+    this.deferred.push(format, time, requestId, fields);
+    this.gathered(DEFERRED_LINE_CHARS);
+  }
+
+  private gathered(chars: number): void {
+    this.pendingChars += chars;
+    if (this.pendingChars >= this.maxChars) {
       this.flush();
     } else if (this.timer === undefined) {
       // Unreferenced: a pending line must not keep a finished process alive; `exit` writes it.
@@ -73,10 +97,18 @@ export class BatchedOutput {
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending === '' || this.broken) return;
-    const bytes = Buffer.from(this.pending);
+    let text = this.pending;
+    const { deferred } = this;
+    for (let at = 0; at < deferred.length; at += 4) {
+      const format = deferred[at] as typeof accessLogLine | undefined;
+      text += format === undefined ? deferred[at + 1] as string
+        : format(deferred[at + 1] as string, deferred[at + 2] as string, deferred[at + 3] as AccessLogFields);
+    }
     this.pending = '';
-    this.writeAll(bytes);
+    this.deferred = [];
+    this.pendingChars = 0;
+    if (text === '' || this.broken) return;
+    this.writeAll(Buffer.from(text));
   }
 
   private writeAll(bytes: Buffer): void {

@@ -106,6 +106,20 @@ export function accessLogLine(time: string, requestId: string, fields: AccessLog
     `${jsonField('referer', fields.referer)}${jsonField('userAgent', fields.userAgent)},"msg":"${ACCESS_LOG_MESSAGE}"}\n`;
 }
 
+/**
+ * A log destination that can make a line later, when it writes its batch, rather than now:
+ * an access line's fields are kept and formatted with the others of the batch.
+ */
+export interface DeferredLines {
+  /** Writes `format(time, requestId, fields)` in its place among the lines, when the batch is written. */
+  writeLater(format: typeof accessLogLine, time: string, requestId: string, fields: AccessLogFields): void;
+}
+
+/** True when `output` can make lines later (`DeferredLines`). */
+export function defersLines(output: object): output is DeferredLines {
+  return typeof (output as Partial<DeferredLines>).writeLater === 'function';
+}
+
 /** A log line as pino writes it, with its time and request id. */
 export type LoggedAccessLine = AccessLogFields & { readonly msg: string; readonly time?: string | number; readonly reqId?: string };
 

@@ -12,6 +12,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { BatchedOutput } from '../../src/cli/batched-output.js';
+import { accessLogLine, type AccessLogFields } from '../../src/http/access-log.js';
+
+const ACCESS_FIELDS: AccessLogFields = {
+  method: 'GET', path: '/', status: 200, bytes: 6, durationMs: 0.05, route: '/', cache: 'HIT', instanceMs: undefined,
+  queueMs: undefined, error: undefined, remoteAddress: '127.0.0.1', httpVersion: '1.1', referer: undefined, userAgent: undefined,
+};
 
 const MODULE_URL = new URL('../../src/cli/batched-output.js', import.meta.url).href;
 
@@ -69,13 +75,44 @@ test('a full batch is written at once', (t) => {
   assert.equal(file.read(), '{"line":"first"}\n{"line":"second"}\n');
 });
 
+test('an access line written later is made when its batch is written, in its place among the other lines', (t) => {
+  const file = withFile(t);
+  const output = new BatchedOutput(file.fd, { delayMs: 60_000 });
+  const made: string[] = [];
+  const fields = { ...ACCESS_FIELDS, path: '/later' };
+  const format: typeof accessLogLine = (time, requestId, lineFields) => {
+    made.push(requestId);
+    return accessLogLine(time, requestId, lineFields);
+  };
+  output.write('{"n":1}\n');
+  output.writeLater(format, '2026-11-27T00:00:00.000Z', 'first', fields);
+  output.write('{"n":2}\n');
+  output.writeLater(format, '2026-11-27T00:00:00.001Z', 'second', fields);
+  assert.deepEqual(made, [], 'no line is made before the batch is written');
+  output.flush();
+  assert.deepEqual(made, ['first', 'second']);
+  assert.equal(file.read(), `{"n":1}\n${accessLogLine('2026-11-27T00:00:00.000Z', 'first', fields)}{"n":2}\n${accessLogLine('2026-11-27T00:00:00.001Z', 'second', fields)}`);
+  output.flush();
+  assert.deepEqual(made, ['first', 'second'], 'a line is made once');
+});
+
+test('lines written later count toward a full batch', (t) => {
+  const file = withFile(t);
+  const output = new BatchedOutput(file.fd, { delayMs: 60_000, maxChars: 1_000 });
+  for (let n = 0; n < 3; n++) output.writeLater(accessLogLine, '2026-11-27T00:00:00.000Z', `id-${n}`, ACCESS_FIELDS);
+  assert.equal(file.read(), '');
+  output.writeLater(accessLogLine, '2026-11-27T00:00:00.000Z', 'id-3', ACCESS_FIELDS);
+  assert.equal(file.read().split('\n').length, 5, 'four lines, written at once');
+});
+
 test('a process that exits writes what it still holds, and a pending line does not keep it alive', async () => {
   const started = Date.now();
   const ended = await child(`const output = new BatchedOutput(1, { delayMs: 60_000 });
 output.write('{"a":1}\\n');
+output.writeLater((time, id) => '{"later":"' + id + '"}\\n', '', 'x', {});
 output.write('{"b":2}\\n');`);
   assert.equal(ended.code, 0, ended.stderr);
-  assert.equal(ended.stdout, '{"a":1}\n{"b":2}\n');
+  assert.equal(ended.stdout, '{"a":1}\n{"later":"x"}\n{"b":2}\n');
   assert.ok(Date.now() - started < 30_000, 'the process did not wait for the delay');
   const exited = await child(`new BatchedOutput(1, { delayMs: 60_000 }).write('{"c":3}\\n'); process.exit(3);`);
   assert.equal(exited.code, 3);
