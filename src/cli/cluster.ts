@@ -84,21 +84,27 @@ export function joinProcessGroup(snapshot: (kind: SnapshotKind) => Promise<unkno
   };
 }
 
-/** Copies `input` to `output` in whole lines, so lines from several processes never interleave. */
+const NEWLINE = 0x0a;
+
+/**
+ * Copies `input` to `output` in whole lines, so lines from several processes never interleave.
+ * Bytes, not text: a newline byte is never part of a longer UTF-8 character, and the log of
+ * every request passes here, so it is neither decoded nor encoded again.
+ */
 function relayLines(input: Readable | null, output: Writable): void {
-  let rest = '';
-  input?.setEncoding('utf8');
-  input?.on('data', (chunk: string) => {
-    const end = chunk.lastIndexOf('\n');
+  let rest: Buffer | undefined;
+  input?.on('data', (chunk: Buffer) => {
+    const end = chunk.lastIndexOf(NEWLINE);
     if (end === -1) {
-      rest += chunk;
+      rest = rest === undefined ? chunk : Buffer.concat([rest, chunk]);
       return;
     }
-    output.write(rest + chunk.slice(0, end + 1));
-    rest = chunk.slice(end + 1);
+    const lines = chunk.subarray(0, end + 1);
+    output.write(rest === undefined ? lines : Buffer.concat([rest, lines]));
+    rest = end + 1 === chunk.length ? undefined : chunk.subarray(end + 1);
   });
   input?.on('end', () => {
-    if (rest !== '') output.write(`${rest}\n`);
+    if (rest !== undefined) output.write(Buffer.concat([rest, Buffer.from('\n')]));
   });
 }
 
