@@ -7,7 +7,8 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { HttpFront, InvalidResponseHeaderError, type FrontRequest, type FrontResponse } from '../../src/http/front/index.js';
+import { InvalidResponseHeaderError } from '../../src/http/errors.js';
+import { HttpFront, type FrontRequest, type FrontResponse } from '../../src/http/front/index.js';
 import { exchange, openSocket, splitResponses } from '../helpers/raw-http.js';
 import { waitUntil } from '../helpers/server.js';
 
@@ -70,7 +71,7 @@ const get = (target: string, extra = ''): string => `GET ${target} HTTP/1.1\r\nH
 
 test('pipelined requests the front reads are answered in order, without node:http', async () => {
   const harness = await startHarness();
-  const { received } = await exchange(harness.port, [get('/front/1') + get('/front/2') + get('/front/3')]);
+  const { received } = await exchange(harness.port, [get('/front/1') + get('/front/2') + get('/front/3')], { responses: 3 });
   assert.deepEqual(splitResponses(received).map((response) => response.body), ['front:/front/1', 'front:/front/2', 'front:/front/3']);
   assert.deepEqual(harness.byFront, ['/front/1', '/front/2', '/front/3']);
   assert.deepEqual(harness.byNode, []);
@@ -83,14 +84,14 @@ test('pipelined requests the front reads are answered in order, without node:htt
 
 test('from a declined request on, node:http reads the connection, every byte in order', async () => {
   const harness = await startHarness();
-  const { received } = await exchange(harness.port, [get('/front/1') + get('/node/2') + get('/front/3'), get('/front/4')]);
+  const { received } = await exchange(harness.port, [get('/front/1') + get('/node/2') + get('/front/3'), get('/front/4')], { responses: 4 });
   assert.deepEqual(splitResponses(received).map((response) => response.body), ['front:/front/1', 'node:/node/2', 'node:/front/3', 'node:/front/4']);
   assert.deepEqual(harness.byFront, ['/front/1']);
 });
 
 test('a head that arrives in pieces goes to node:http with the bytes already read', async () => {
   const harness = await startHarness();
-  const { received } = await exchange(harness.port, ['GET /front/slow HTTP/1.1\r\nHo', 'st: test\r\n', '\r\n'], { pauseMs: 50 });
+  const { received } = await exchange(harness.port, ['GET /front/slow HTTP/1.1\r\nHo', 'st: test\r\n', '\r\n'], { pauseMs: 50, responses: 1 });
   assert.deepEqual(splitResponses(received).map((response) => response.body), ['node:/front/slow']);
   assert.deepEqual(harness.byFront, []);
 });
@@ -103,7 +104,7 @@ test('a request smuggled in a body is never answered by the front: node:http fra
     `GET /front/b HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n${smuggled.length.toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`,
   ];
   for (const attempt of attempts) {
-    const { received } = await exchange(harness.port, [attempt]);
+    const { received } = await exchange(harness.port, [attempt], { responses: 1 });
     assert.equal(splitResponses(received).length, 1, received);
   }
   assert.deepEqual(harness.byFront, []);
@@ -122,10 +123,10 @@ test('Connection: close ends the connection after its response; nothing after it
 
 test('a client that half-closes gets its answers, then the connection ends', async () => {
   const harness = await startHarness();
-  const { received, closed } = await exchange(harness.port, [get('/front/1') + get('/front/2')], { end: true });
+  const { received, closed } = await exchange(harness.port, [get('/front/1') + get('/front/2')], { end: true, responses: 2 });
   assert.equal(splitResponses(received).length, 2);
   assert.ok(closed);
-  const handedOver = await exchange(harness.port, [get('/front/3') + get('/node/4')], { end: true });
+  const handedOver = await exchange(harness.port, [get('/front/3') + get('/node/4')], { end: true, responses: 2 });
   assert.deepEqual(splitResponses(handedOver.received).map((response) => response.body), ['front:/front/3', 'node:/node/4']);
   assert.ok(handedOver.closed);
 });
@@ -162,13 +163,13 @@ test('a response is answered later, and the next request waits for it', async ()
     setTimeout(() => response.writeHead(200, { 'content-length': body.byteLength }).end(body), delayMs);
     return true;
   });
-  const { received } = await exchange(harness.port, [get('/slow') + get('/fast')]);
+  const { received } = await exchange(harness.port, [get('/slow') + get('/fast')], { responses: 2 });
   assert.deepEqual(splitResponses(received).map((response) => response.body), ['late:/slow', 'late:/fast']);
 });
 
 test('a HEAD is answered with the head only', async () => {
   const harness = await startHarness();
-  const { received } = await exchange(harness.port, [`HEAD /front/h HTTP/1.1\r\nHost: test\r\n\r\n${get('/front/after')}`]);
+  const { received } = await exchange(harness.port, [`HEAD /front/h HTTP/1.1\r\nHost: test\r\n\r\n${get('/front/after')}`], { responses: 2, headRequests: [true] });
   const responses = splitResponses(received, [true]);
   assert.deepEqual(responses.map((response) => response.body), ['', 'front:/front/after']);
   assert.ok(responses[0]?.headerLines.includes('content-length: 14'));
@@ -185,7 +186,7 @@ test('a header node:http would refuse throws before anything is written', async 
     }
     return true;
   });
-  const { received } = await exchange(harness.port, [get('/x')]);
+  const { received } = await exchange(harness.port, [get('/x')], { responses: 1 });
   assert.ok(thrown[0] instanceof InvalidResponseHeaderError);
   const responses = splitResponses(received);
   assert.equal(responses.length, 1);
@@ -202,7 +203,7 @@ test('a handler that throws costs its connection only; the failure is reported',
   assert.ok(broken.closed);
   assert.equal(broken.received, '');
   assert.match(String(harness.failures[0]), /handler broke/);
-  const next = await exchange(harness.port, [get('/front/ok')]);
+  const next = await exchange(harness.port, [get('/front/ok')], { responses: 1 });
   assert.deepEqual(splitResponses(next.received).map((response) => response.body), ['front:/front/ok']);
 });
 
@@ -241,7 +242,7 @@ test('a client that sends without reading its answers is not read ahead without 
   assert.ok(serverSide !== undefined);
   assert.ok(serverSide.bytesRead < sent / 2, `read ${serverSide.bytesRead} of ${sent} bytes sent`);
   // Meanwhile another client is answered.
-  const other = await exchange(harness.port, [get('/front/other')]);
+  const other = await exchange(harness.port, [get('/front/other')], { responses: 1 });
   assert.deepEqual(splitResponses(other.received).map((response) => response.body), ['front:/front/other']);
   client.destroy();
 });

@@ -18,7 +18,7 @@ import type { Socket } from 'node:net';
 import { FrontConnection, type ConnectionHost, type FrontHandler } from './connection.js';
 
 export { FrontRequest, type FrontHandler } from './connection.js';
-export { FrontResponse, InvalidResponseHeaderError } from './response.js';
+export { FrontResponse } from './response.js';
 
 type ConnectionListener = (this: Server, socket: Socket) => void;
 

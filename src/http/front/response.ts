@@ -4,6 +4,7 @@
  * the body. Only the calls the direct path makes are offered: `writeHead`, then `end`.
  */
 import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
+import { InvalidResponseHeaderError } from '../errors.js';
 
 /** What a response needs of its connection. */
 export interface ResponseTarget {
@@ -23,15 +24,6 @@ const validNames = new Set<string>();
 const MAX_VALID_NAMES = 256;
 /** A header value `node:http` would refuse (`ERR_INVALID_CHAR`). */
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
-
-/** Thrown, before anything is written, for a header `node:http` would have refused. */
-export class InvalidResponseHeaderError extends TypeError {
-  readonly code = 'WASIO_ERR_INVALID_RESPONSE_HEADER';
-  constructor(readonly header: string) {
-    super(`invalid response header ${JSON.stringify(header)}`);
-    this.name = 'InvalidResponseHeaderError';
-  }
-}
 
 let dateSecond = Number.NaN;
 let dateText = '';
@@ -70,7 +62,7 @@ export class FrontResponse {
     this.close = close;
   }
 
-  /** Sets the status and the headers; throws `InvalidResponseHeaderError` for one `node:http` refuses. */
+  /** Sets the status and the headers; throws `InvalidResponseHeaderError` (errors.ts) for one `node:http` refuses. */
   writeHead(status: number, headers: OutgoingHttpHeaders): this {
     if (!Number.isInteger(status) || status < 100 || status > 999) throw new RangeError(`invalid status code ${status}`);
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
