@@ -121,6 +121,33 @@ test('Connection: close ends the connection after its response; nothing after it
   assert.deepEqual(harness.byFront, ['/front/1']);
 });
 
+test('after Connection: close the front reads no more, however much the client sends', async () => {
+  // An answer too big to leave at once, so the connection stays open while the client sends.
+  const big = Buffer.alloc(32 * 1024 * 1024, 0x42);
+  const harness = await startHarness((request, response) => {
+    response.writeHead(200, { 'content-length': big.byteLength }).end(big);
+    return true;
+  });
+  const client = await openSocket(harness.port);
+  client.on('error', () => {});
+  client.pause();
+  client.write(get('/front/last', 'Connection: close\r\n'));
+  const filler = Buffer.alloc(1024 * 1024, 0x41);
+  let sent = 0;
+  const deadline = Date.now() + 2_000;
+  while (Date.now() < deadline && sent < 32 * filler.byteLength && client.writableLength < 8 * filler.byteLength) {
+    client.write(filler);
+    sent += filler.byteLength;
+    await delay(5);
+  }
+  await delay(200);
+  const serverSide = harness.sockets[0];
+  assert.ok(serverSide !== undefined);
+  assert.ok(serverSide.bytesRead < sent / 4, `read ${serverSide.bytesRead} of ${sent} bytes sent`);
+  assert.deepEqual(harness.byFront, ['/front/last']);
+  client.destroy();
+});
+
 test('a client that half-closes gets its answers, then the connection ends', async () => {
   const harness = await startHarness();
   const { received, closed } = await exchange(harness.port, [get('/front/1') + get('/front/2')], { end: true, responses: 2 });

@@ -63,6 +63,8 @@ export class FrontConnection implements ResponseTarget {
   private idleSince = Date.now();
 
   private readonly onData = (chunk: Buffer): void => {
+    // Bytes after the last request the front will answer (after `Connection: close`) are not kept.
+    if (this.done) return;
     this.pending = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
     if (!this.answering) this.readRequests();
     else if (this.pending.length > MAX_READ_AHEAD_BYTES) this.socket.pause();
@@ -130,7 +132,9 @@ export class FrontConnection implements ResponseTarget {
     this.idleSince = Date.now();
     if (close) {
       this.done = true;
-      // As `node:http` does after `Connection: close`: the socket closes once the response is out.
+      // Nothing more is read. As `node:http` does after `Connection: close`, the socket closes
+      // once the response is out.
+      socket.pause();
       socket.end(() => socket.destroy());
       return;
     }
