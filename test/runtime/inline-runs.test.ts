@@ -51,8 +51,10 @@ test('a module runs on this thread only after enough short runs on workers, and 
   assert.ok(result?.ok === true);
   assert.equal(result.exitCode, 0);
   assert.equal(text(result.stdout), 'Hello, Ada!\n');
-  // Its memory is reused: a second run sees a fresh one all the same.
-  const again = runs.tryRun(tiny, spec({ name: 'Bo' }), 10_000);
+  // Its memory is reused: a second run sees a fresh one all the same. (The first run on this
+  // thread compiles the twin's code as it goes; on a loaded machine it can pass the budget,
+  // which rightly costs the module its trust, so the trust is given again for this one.)
+  const again = trusted(runs, tiny).tryRun(tiny, spec({ name: 'Bo' }), 10_000);
   assert.ok(again?.ok === true);
   assert.equal(text(again.stdout), 'Hello, Bo!\n');
 });
