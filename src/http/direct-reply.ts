@@ -1,9 +1,9 @@
 /**
- * A reply written straight to `node:http` or the HTTP front, with what the framework's reply would have sent
- * for the calls the instrument handler makes: lower-case header names, `content-length` from
- * the payload, `text/plain; charset=utf-8` for a string and `application/octet-stream` for
- * bytes when no type was given. The handler sends without a payload only a 304, which has no
- * length.
+ * A reply written straight to `node:http` or the HTTP front, with what the framework's reply
+ * would have sent for the calls the instrument handler makes: lower-case header names,
+ * `content-length` from the payload, `text/plain; charset=utf-8` for a string and
+ * `application/octet-stream` for bytes when no type was given. The handler sends without a
+ * payload only a 304, which has no length.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { DirectResponse } from './direct-path.js';

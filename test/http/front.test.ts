@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { InvalidResponseHeaderError } from '../../src/http/errors.js';
-import { HttpFront, type FrontRequest, type FrontResponse } from '../../src/http/front/index.js';
+import { FrontResponse, HttpFront, type FrontRequest } from '../../src/http/front/index.js';
 import { exchange, openSocket, splitResponses } from '../helpers/raw-http.js';
 import { waitUntil } from '../helpers/server.js';
 
@@ -219,6 +219,18 @@ test('a header node:http would refuse throws before anything is written', async 
   assert.equal(responses.length, 1);
   assert.equal(responses[0]?.statusLine, 'HTTP/1.1 500 Internal Server Error');
   assert.ok(!received.includes('Injected'));
+});
+
+test('names are still checked past the valid ones remembered, and a bad value under a known name is refused', () => {
+  const written: string[] = [];
+  const target = { keepAliveSeconds: 5, send: (head: string) => written.push(head) };
+  const many: Record<string, string> = {};
+  for (let n = 0; n < 300; n++) many[`x-name-${n}`] = 'v';
+  new FrontResponse(target, false, false).writeHead(200, many).end();
+  assert.equal(written.length, 1);
+  assert.throws(() => new FrontResponse(target, false, false).writeHead(200, { 'x-bad name': 'v' }), InvalidResponseHeaderError);
+  assert.throws(() => new FrontResponse(target, false, false).writeHead(200, { 'x-name-1': 'v\r\nx: y' }), InvalidResponseHeaderError);
+  assert.equal(written.length, 1, 'nothing written for a refused header');
 });
 
 test('a handler that throws costs its connection only; the failure is reported', async () => {

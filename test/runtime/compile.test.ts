@@ -73,3 +73,12 @@ test('the module store gives a compilation at once only when it has finished, an
   assert.equal(store.compiled(FIBONACCI_RUST, 64), undefined, 'a changed file is compiled again');
   store.close();
 });
+
+test('the module store finds a compiled module by any number of paths asked for it', async () => {
+  const store = new ModuleStore({ maxModules: 4 });
+  const module = await store.get(FIBONACCI_RUST, 64);
+  // More spellings of the path than the store remembers keys for: it forgets them and makes them anew.
+  for (let n = 0; n < 1_100; n++) assert.equal(store.compiled(`${FIBONACCI_RUST}/../${n}/../fibonacci.wasm`, 64), module);
+  assert.equal(store.compiled(FIBONACCI_RUST, 64), module);
+  store.close();
+});
