@@ -7,11 +7,12 @@
  * Chromium is required, not optional: when it is missing the tests fail saying so, rather
  * than skip and leave the pages untested.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { repoRoot, temporaryDirectory } from '../helpers/server.js';
+import { repoRoot } from '../helpers/server.js';
 
 /** Debian's Chromium, which CI installs; `CHROMIUM_PATH` points elsewhere. */
 export const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -28,7 +29,8 @@ export async function openBrowser(): Promise<BrowserContext> {
     throw new Error(`Chromium is not installed at ${chromiumPath}; the browser tests need it. ` +
       'Install it (apt-get install -y chromium) or set CHROMIUM_PATH to a Chromium or Chrome binary.');
   }
-  const context = await chromium.launchPersistentContext(temporaryDirectory('wasio-chromium-'), {
+  const profile = mkdtempSync(join(tmpdir(), 'wasio-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -37,7 +39,11 @@ export async function openBrowser(): Promise<BrowserContext> {
     viewport: { width: 1280, height: 900 },
   });
   context.setDefaultTimeout(ACTION_TIMEOUT_MS);
-  after(() => context.close());
+  // The profile goes once Chromium has closed: removed while it still writes there, it is not empty.
+  after(async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  });
   return context;
 }
 
