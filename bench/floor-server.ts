@@ -10,7 +10,7 @@
  * - `hello`: "Hello", as the ceiling does; so the ceiling's own gain from a second process.
  * - `cache-hit`: the least a WASIO cache hit does: the headers it sends (a new request id,
  *   `X-Cache`, `ETag`, `Age`, the type and length) with the body, and one access-log line per
- *   request, written by WASIO's own `accessLogLine` and `BatchedOutput` to stdout. No routing,
+ *   request, written by WASIO's own `BatchedOutput` to stdout. No routing,
  *   no cache lookup, no counters: what `node:http` and the access log cost on their own.
  * - `tiny-run`: the least a request to the tiny C instrument needs: its JSON payload
  *   (`encodeWasioPayload`), a run of `tiny_hello` on an instance kept and put back as new
@@ -29,7 +29,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
 import { createServer as createSocketServer, type Socket } from 'node:net';
 import { BatchedOutput } from '../src/cli/batched-output.js';
-import { accessLogLine, isoTimeNow } from '../src/http/access-log.js';
+import { isoTimeNow } from '../src/http/access-log.js';
 import { encodeWasioPayload, nextSeed } from '../src/protocol/wasio.js';
 import { limitMemory } from '../src/runtime/memory-limit.js';
 import { importDefinedMemory, SpareMemories } from '../src/runtime/memory-reuse.js';
@@ -47,12 +47,12 @@ if (mode === undefined || !MODES.includes(mode) || !Number.isInteger(processes) 
 function logAnswer(log: BatchedOutput, request: IncomingMessage, requestId: string, started: number, answer: {
   route: string; bytes: number; cache: 'HIT' | undefined; instanceMs: number | undefined;
 }): void {
-  log.write(accessLogLine(isoTimeNow(), requestId, {
+  log.writeAccessLine(isoTimeNow(), requestId, {
     method: request.method ?? 'GET', path: request.url ?? '/', status: 200, bytes: answer.bytes,
     durationMs: Math.round((performance.now() - started) * 100) / 100, route: answer.route, cache: answer.cache,
     instanceMs: answer.instanceMs, queueMs: undefined, error: undefined, remoteAddress: request.socket.remoteAddress ?? '',
     httpVersion: request.httpVersion, referer: request.headers.referer, userAgent: request.headers['user-agent'],
-  }));
+  });
 }
 
 function cacheHit(): RequestListener {

@@ -11,7 +11,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { symbols as pinoSymbols, type DestinationStream, type Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { limitExceededChannel, type Runtime } from '../runtime/index.js';
-import { accessLogFields, accessLogLine, defersLines, isoTimeNow, type AnsweredRequest, type AnsweredResponse, type DeferredLines } from './access-log.js';
+import { accessLogFields, accessLogLine, isoTimeNow, writesAccessLines, type AccessLineOutput, type AnsweredRequest, type AnsweredResponse } from './access-log.js';
 import { loadAssets, type AssetPage, type StaticAsset } from './assets.js';
 import { BodyTooLargeError, readLimitedBody } from './body.js';
 import { DirectReply } from './direct-reply.js';
@@ -107,8 +107,8 @@ export class WasioServer {
   private readonly reservedPaths: ReadonlySet<string>;
   /** Where the logger writes its lines: access lines are written there directly (`accessLogLine`). */
   private readonly logOutput: DestinationStream;
-  /** The same destination when it formats access lines with its batch (the CLI's stdout), else undefined. */
-  private readonly deferredOutput: DeferredLines | undefined;
+  /** The same destination when it writes access lines itself, as bytes (the CLI's stdout), else undefined. */
+  private readonly accessLineOutput: AccessLineOutput | undefined;
   /** Reads the simplest requests of plain connections before `node:http` does. */
   private front: HttpFront | undefined;
 
@@ -120,7 +120,7 @@ export class WasioServer {
     this.assets = loadAssets();
     this.reservedPaths = new Set([...BUILTIN_PATHS, ...this.assets.map((asset) => asset.path)]);
     this.logOutput = (options.logger as unknown as Record<symbol, DestinationStream>)[pinoSymbols.streamSym] as DestinationStream;
-    this.deferredOutput = defersLines(this.logOutput) ? this.logOutput : undefined;
+    this.accessLineOutput = writesAccessLines(this.logOutput) ? this.logOutput : undefined;
     // HTTPS when the config names a certificate; read (and checked) now, so a bad file stops the start.
     const tls = options.config.tls === undefined ? undefined : readTlsFiles(options.config.tls);
     this.app = Fastify({
@@ -256,10 +256,9 @@ export class WasioServer {
   private recordAnswered(request: AnsweredRequest, id: string, response: AnsweredResponse, trace: InstrumentTrace): void {
     const { logger } = this.options;
     if (logger.isLevelEnabled('info')) {
-      // Formatted with its batch where the destination allows: a line costs less made among
-      // many than made alone between a request's system calls.
+      // Written as bytes into the batch where the destination allows, never made as text.
       const fields = accessLogFields(request, response, trace);
-      if (this.deferredOutput !== undefined) this.deferredOutput.writeLater(accessLogLine, isoTimeNow(), id, fields);
+      if (this.accessLineOutput !== undefined) this.accessLineOutput.writeAccessLine(isoTimeNow(), id, fields);
       else this.logOutput.write(accessLogLine(isoTimeNow(), id, fields));
     }
     // The stats and the metrics count instrument requests from this event; built-in pages are not counted.

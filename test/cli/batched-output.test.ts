@@ -68,51 +68,59 @@ test('lines wait for the delay, then go out together and in order', async (t) =>
 
 test('a full batch is written at once', (t) => {
   const file = withFile(t);
-  const output = new BatchedOutput(file.fd, { delayMs: 60_000, maxChars: 20 });
+  const output = new BatchedOutput(file.fd, { delayMs: 60_000, maxBytes: 20 });
   output.write('{"line":"first"}\n');
   assert.equal(file.read(), '');
   output.write('{"line":"second"}\n');
   assert.equal(file.read(), '{"line":"first"}\n{"line":"second"}\n');
 });
 
-test('an access line written later is made when its batch is written, in its place among the other lines', (t) => {
+test('access lines are written in their place among the other lines, as the text of accessLogLine', (t) => {
   const file = withFile(t);
   const output = new BatchedOutput(file.fd, { delayMs: 60_000 });
-  const made: string[] = [];
-  const fields = { ...ACCESS_FIELDS, path: '/later' };
-  const format: typeof accessLogLine = (time, requestId, lineFields) => {
-    made.push(requestId);
-    return accessLogLine(time, requestId, lineFields);
-  };
+  const later = { ...ACCESS_FIELDS, path: '/later', userAgent: 'agent "quoted" ü' };
   output.write('{"n":1}\n');
-  output.writeLater(format, '2026-11-27T00:00:00.000Z', 'first', fields);
+  output.writeAccessLine('2026-11-27T00:00:00.000Z', 'first', ACCESS_FIELDS);
   output.write('{"n":2}\n');
-  output.writeLater(format, '2026-11-27T00:00:00.001Z', 'second', fields);
-  assert.deepEqual(made, [], 'no line is made before the batch is written');
+  output.writeAccessLine('2026-11-27T00:00:00.001Z', 'second', later);
+  output.writeAccessLine('2026-11-27T00:00:00.002Z', 'third', ACCESS_FIELDS);
+  assert.equal(file.read(), '');
   output.flush();
-  assert.deepEqual(made, ['first', 'second']);
-  assert.equal(file.read(), `{"n":1}\n${accessLogLine('2026-11-27T00:00:00.000Z', 'first', fields)}{"n":2}\n${accessLogLine('2026-11-27T00:00:00.001Z', 'second', fields)}`);
-  output.flush();
-  assert.deepEqual(made, ['first', 'second'], 'a line is made once');
+  assert.equal(file.read(), `{"n":1}\n${accessLogLine('2026-11-27T00:00:00.000Z', 'first', ACCESS_FIELDS)}{"n":2}\n` +
+    accessLogLine('2026-11-27T00:00:00.001Z', 'second', later) + accessLogLine('2026-11-27T00:00:00.002Z', 'third', ACCESS_FIELDS));
 });
 
-test('lines written later count toward a full batch', (t) => {
+test('access lines count toward a full batch', (t) => {
   const file = withFile(t);
-  const output = new BatchedOutput(file.fd, { delayMs: 60_000, maxChars: 1_000 });
-  for (let n = 0; n < 3; n++) output.writeLater(accessLogLine, '2026-11-27T00:00:00.000Z', `id-${n}`, ACCESS_FIELDS);
+  const output = new BatchedOutput(file.fd, { delayMs: 60_000, maxBytes: 800 });
+  for (let n = 0; n < 3; n++) output.writeAccessLine('2026-11-27T00:00:00.000Z', `id-${n}`, ACCESS_FIELDS);
   assert.equal(file.read(), '');
-  output.writeLater(accessLogLine, '2026-11-27T00:00:00.000Z', 'id-3', ACCESS_FIELDS);
+  output.writeAccessLine('2026-11-27T00:00:00.000Z', 'id-3', ACCESS_FIELDS);
   assert.equal(file.read().split('\n').length, 5, 'four lines, written at once');
+});
+
+test('a line larger than the batch is written whole, in order, and the next lines still are', (t) => {
+  const file = withFile(t);
+  const output = new BatchedOutput(file.fd, { delayMs: 60_000, maxBytes: 100 });
+  const huge = { ...ACCESS_FIELDS, userAgent: '\u0001é'.repeat(40_000) };
+  const text = `{"text":"${'ü'.repeat(50_000)}"}\n`;
+  output.write('{"n":1}\n');
+  output.writeAccessLine('2026-11-27T00:00:00.000Z', 'huge', huge);
+  output.write(text);
+  output.writeAccessLine('2026-11-27T00:00:00.000Z', 'after', ACCESS_FIELDS);
+  output.flush();
+  assert.equal(file.read(), `{"n":1}\n${accessLogLine('2026-11-27T00:00:00.000Z', 'huge', huge)}${text}` +
+    accessLogLine('2026-11-27T00:00:00.000Z', 'after', ACCESS_FIELDS));
 });
 
 test('a process that exits writes what it still holds, and a pending line does not keep it alive', async () => {
   const started = Date.now();
   const ended = await child(`const output = new BatchedOutput(1, { delayMs: 60_000 });
 output.write('{"a":1}\\n');
-output.writeLater((time, id) => '{"later":"' + id + '"}\\n', '', 'x', {});
+output.writeAccessLine('2026-11-27T00:00:00.000Z', 'x', ${JSON.stringify(ACCESS_FIELDS)});
 output.write('{"b":2}\\n');`);
   assert.equal(ended.code, 0, ended.stderr);
-  assert.equal(ended.stdout, '{"a":1}\n{"later":"x"}\n{"b":2}\n');
+  assert.equal(ended.stdout, `{"a":1}\n${accessLogLine('2026-11-27T00:00:00.000Z', 'x', ACCESS_FIELDS)}{"b":2}\n`);
   assert.ok(Date.now() - started < 30_000, 'the process did not wait for the delay');
   const exited = await child(`new BatchedOutput(1, { delayMs: 60_000 }).write('{"c":3}\\n'); process.exit(3);`);
   assert.equal(exited.code, 3);
@@ -124,7 +132,7 @@ for (const blocking of [true, false]) {
     const lines = 20_000;
     // Node's own handle on a pipe makes its descriptor non-blocking: a full pipe then refuses writes (EAGAIN).
     const nonBlocking = blocking ? '' : `const { Socket } = await import('node:net'); new Socket({ fd: 1, readable: false }).unref();\n`;
-    const ended = await child(`${nonBlocking}const output = new BatchedOutput(1, { delayMs: 1, maxChars: 64 * 1024 });
+    const ended = await child(`${nonBlocking}const output = new BatchedOutput(1, { delayMs: 1, maxBytes: 64 * 1024 });
 for (let n = 0; n < ${lines}; n++) output.write(JSON.stringify({ n, pad: 'x'.repeat(40) }) + '\\n');`, 300);
     assert.equal(ended.code, 0, ended.stderr);
     const received = ended.stdout.split('\n');

@@ -1,12 +1,14 @@
 /**
  * The access-log line written by hand is the line pino writes for the same fields, byte for
  * byte, whatever the fields hold: absent ones, quotes, backslashes, control characters,
- * non-ASCII text, fractions.
+ * non-ASCII text, fractions; and so are the lines one encoder writes in a row, which repeat
+ * the parts that did not change.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { ACCESS_LOG_MESSAGE, accessLogLine, isoTimeNow, type AccessLogFields } from '../../src/http/access-log.js';
+import { AccessLineEncoder } from '../../src/http/access-line-encoder.js';
 
 /** What pino writes for `info({ reqId, ...fields }, 'request')` with the server's options at `time`. */
 function pinoLine(time: string, requestId: string, fields: AccessLogFields): string {
@@ -51,4 +53,48 @@ test('the time is the clock now, in the format of pino\'s isoTime', () => {
   assert.match(time, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
   const at = Date.parse(time);
   assert.ok(at >= before && at <= after, `${time} is between ${before} and ${after}`);
+});
+
+test('lines written one after another by one encoder are each pino\'s line, whichever fields changed since the last', () => {
+  const encoder = new AccessLineEncoder();
+  const changes: readonly Partial<AccessLogFields>[] = [
+    {}, {}, { path: '/hello?name=B' }, { method: 'HEAD' }, { status: 304, bytes: 0 }, { bytes: 13 }, { route: '/other' },
+    { cache: 'HIT', instanceMs: undefined, queueMs: undefined }, { cache: 'MISS' }, { error: 'trap' }, { error: undefined },
+    { remoteAddress: '::1' }, { httpVersion: '1.0' }, { referer: 'http://example.com/' }, { userAgent: 'other-agent "2"' },
+    { userAgent: undefined }, { path: '/héllo' }, { path: '/hello?name=A' }, {},
+  ];
+  const bytes = Buffer.alloc(4096);
+  let fields = plain;
+  changes.forEach((change, index) => {
+    fields = { ...fields, ...change, durationMs: index * 1.25 };
+    const requestId = `req-${index}`;
+    const end = encoder.encode(bytes, 0, '2026-11-26T12:34:56.789Z', requestId, fields);
+    assert.ok(end <= AccessLineEncoder.maxBytes(requestId, fields));
+    assert.equal(bytes.toString('utf8', 0, end), pinoLine('2026-11-26T12:34:56.789Z', requestId, fields), `line ${index}`);
+  });
+});
+
+test('durations are written as String writes them, hundredths or not', () => {
+  const values = [0, -0, 0.01, 0.1, 0.29, 1.005, 99.99, 123456.78, 1e12 + 0.01, 1e13, 2 ** 53, -1.5, 1e-7, 1 / 3, Number.MAX_VALUE];
+  for (let hundredths = 0; hundredths < 20_000; hundredths += 7) values.push(hundredths / 100);
+  for (let index = 0; index < 2_000; index++) values.push(Math.round(Math.random() * 1e9) / 100);
+  for (const durationMs of values) {
+    const line = accessLogLine('2026-11-26T12:34:56.789Z', 'req', { ...plain, durationMs });
+    assert.ok(line.includes(`,"durationMs":${String(durationMs)},`), `${durationMs} in ${line}`);
+  }
+});
+
+test('the most bytes a line can take is enough for the worst text', () => {
+  const worst = '\u0001'.repeat(300);
+  const fields: AccessLogFields = {
+    ...plain, method: worst, path: worst, route: worst, cache: 'MISS', error: worst, remoteAddress: worst, httpVersion: worst,
+    referer: worst, userAgent: '🚀'.repeat(150), durationMs: -Number.MAX_VALUE, instanceMs: -Number.MIN_VALUE, queueMs: 1 / 3,
+    status: -Number.MAX_VALUE, bytes: Number.MIN_VALUE,
+  };
+  const room = AccessLineEncoder.maxBytes(worst, fields);
+  const bytes = Buffer.alloc(room + 1, 0xff);
+  const end = new AccessLineEncoder().encode(bytes, 0, '2026-11-26T12:34:56.789Z', worst, fields);
+  assert.ok(end <= room, `${end} bytes fit in ${room}`);
+  assert.equal(bytes[room], 0xff);
+  assert.deepEqual(JSON.parse(bytes.toString('utf8', 0, end)), JSON.parse(pinoLine('2026-11-26T12:34:56.789Z', worst, fields)));
 });
