@@ -3,11 +3,13 @@
  * `cluster`, so they share the port and every core parses and answers requests.
  *
  * The primary serves nothing itself. It forks the processes, relays their log output line by
- * line (so lines of two processes never interleave), says once where the server listens,
- * stops them all on SIGINT/SIGTERM, replaces one that dies, and relays the snapshots from
- * which any one process answers `/stats` and `/metrics` for all of them.
+ * line (so lines of two processes never interleave; a file they write themselves), says once
+ * where the server listens, stops them all on SIGINT/SIGTERM, replaces one that dies, and
+ * relays the snapshots from which any one process answers `/stats` and `/metrics` for all of
+ * them.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { fstatSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
@@ -133,13 +135,30 @@ function relaySnapshots(asker: Worker, request: GatherRequest, members: readonly
 }
 
 /**
+ * True when this process's stdout is a regular file. Its processes then write their log there
+ * themselves: they share the file's open description, and Linux makes each write to it
+ * whole, at the offset the last one left (no two overlap); each process writes whole lines
+ * in one write. Relayed by the primary, every batch of lines also cost a wake-up of the
+ * primary, a read and a write; a pipe or a terminal keeps the relay, as a write larger than
+ * a pipe's atomic size may be split and mixed with another's.
+ */
+function stdoutIsFile(): boolean {
+  try {
+    return fstatSync(1).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Runs the primary of `count` HTTP processes serving `config` (already loaded and checked)
  * until a signal stops them. Resolves with the exit status: 0 when every process stopped
  * cleanly.
  */
 export function runPrimary(config: Config, count: number, logger: Logger): Promise<number> {
   // Advanced serialization carries snapshots exactly (a NaN gauge stays NaN).
-  cluster.setupPrimary({ silent: true, serialization: 'advanced' });
+  const sharedStdout = stdoutIsFile();
+  cluster.setupPrimary({ stdio: ['ignore', sharedStdout ? 'inherit' : 'pipe', 'pipe', 'ipc'], serialization: 'advanced' });
   const listening = new Set<Worker>();
   const places = new Map<Worker, number>();
   let stopping = false;
@@ -157,7 +176,7 @@ export function runPrimary(config: Config, count: number, logger: Logger): Promi
     const fork = (index: number): void => {
       const worker = cluster.fork({ [INDEX_VARIABLE]: String(index), [COUNT_VARIABLE]: String(count) });
       places.set(worker, index);
-      relayLines(worker.process.stdout, process.stdout);
+      if (!sharedStdout) relayLines(worker.process.stdout, process.stdout);
       relayLines(worker.process.stderr, process.stderr);
       worker.on('message', (message: unknown) => {
         if (isMessage(message, 'wasio:gather')) relaySnapshots(worker, message, [...listening], () => ++snapshotIds);

@@ -4,11 +4,17 @@
  * replaced, and SIGTERM stops them all.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { LogLevel, runCli, startChildServer, testInstrument, waitUntil, writeConfig } from '../helpers/server.js';
+import {
+  childEnvironment, cliMain, LogLevel, runCli, startChildServer, testInstrument, waitUntil, writeConfig,
+} from '../helpers/server.js';
 
 /** The pids of `pid`'s child processes. */
 function childPids(pid: number): number[] {
@@ -88,6 +94,43 @@ test('every log line of several processes arrives whole', async () => {
   await server.stop('SIGTERM');
   assert.deepEqual(server.logs.otherText, [], 'no torn or mixed line');
   assert.equal(server.logs.lines.filter((line) => line.msg === 'request').length, 200);
+});
+
+test('with stdout a file, the processes write their lines to it themselves, every line whole', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasio-processes-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const logPath = join(dir, 'log');
+  const logFd = openSync(logPath, 'w');
+  const child = spawn(process.execPath, [cliMain, 'serve', '-c', configFile, '--port', '0', '--processes', '2'], {
+    stdio: ['ignore', logFd, 'ignore'], env: childEnvironment(),
+  });
+  closeSync(logFd);
+  const exited = once(child, 'exit');
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const lines = (): Record<string, unknown>[] => readFileSync(logPath, 'utf8').split('\n').filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  let port = 0;
+  await waitUntil(() => {
+    port = Number(lines().find((line) => String(line['msg']).startsWith('WASIO listening'))?.['port'] ?? 0);
+    return port > 0;
+  }, 'the line saying where the server listens', 20_000);
+  const pids = childPids(child.pid as number);
+  assert.equal(pids.length, 2);
+  for (const pid of pids) assert.equal(readlinkSync(`/proc/${pid}/fd/1`), logPath, `HTTP process ${pid} writes the file itself`);
+
+  const requests = 400;
+  for (let batch = 0; batch < requests; batch += 40) {
+    await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+      assert.equal(await getOnNewConnection(`http://127.0.0.1:${port}/cached?line=${(batch + i) % 20}&pad=${'x'.repeat(batch)}`), 200);
+    }));
+  }
+  child.kill('SIGTERM');
+  assert.deepEqual(await exited, [0, null]);
+  const accessLines = lines().filter((line) => line['msg'] === 'request');
+  assert.equal(accessLines.length, requests, 'every line is whole JSON, and none is missing');
+  assert.equal(new Set(accessLines.map((line) => line['reqId'])).size, requests);
 });
 
 test('a port in use stops every process with a clear error and a non-zero status', async () => {

@@ -266,7 +266,7 @@ export interface ChildServer extends HttpClient {
 }
 
 /** The environment for a child: ours without PORT, so the config and --port decide. */
-function childEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+export function childEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
   delete env['PORT'];
   return env;
