@@ -15,6 +15,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AnsweredRequest } from './access-log.js';
 import type { RouteConfig } from '../config/index.js';
+import type { RenderedResponse } from './front/response.js';
 import { allowedMethods } from './instrument-handler.js';
 import { cacheKey, matchesEtag, type CachedResponse, type ResponseCache } from './response-cache.js';
 import type { RouteMatch, Router } from './router.js';
@@ -32,6 +33,10 @@ export interface DirectResponse {
   /** Throws, having sent nothing, for a header `node:http` refuses. */
   writeHead(status: number, headers: OutgoingHttpHeaders): DirectResponse;
   end(body?: Uint8Array): unknown;
+  /** The HTTP front's: sends as `writeHead` then `end` would, and returns the response rendered, when worth keeping. */
+  endRendered?(status: number, headers: OutgoingHttpHeaders, body?: Uint8Array): RenderedResponse | undefined;
+  /** The HTTP front's: sends a rendered response with another request id; false, having sent nothing, when it does not fit. */
+  sendRendered?(rendered: RenderedResponse, requestId: string): boolean;
 }
 
 /** A request this path can answer: its route and the entry that answers it. */
@@ -79,18 +84,50 @@ export function findCachedHit(request: DirectRequest, { route }: RouteMatch, cac
   return entry === undefined ? undefined : { route, entry };
 }
 
+/** A hit's response kept rendered, with the age it tells. */
+interface KeptHit {
+  readonly age: number;
+  readonly rendered: RenderedResponse;
+}
+
+/** The responses kept rendered for an entry: its 200 to a GET, to a HEAD, and its 304. */
+interface KeptHits {
+  get?: KeptHit;
+  head?: KeptHit;
+  notModified?: KeptHit;
+}
+
+/**
+ * Hits' responses rendered once and sent again, by entry, while their `Date` and `Age` hold:
+ * within a second, a busy entry's responses differ only in their request id. Kept as long as
+ * the entry is.
+ */
+const keptHits = new WeakMap<CachedResponse, KeptHits>();
+
 /** Sends `entry` (or 304 when the client holds it) with `requestId` as the `X-Request-Id`. */
 export function sendCachedHit(request: DirectRequest, response: DirectResponse, requestId: string, { entry }: CachedHit): SentHit {
-  const headers: OutgoingHttpHeaders = {
-    'x-request-id': requestId, 'x-cache': 'HIT', etag: entry.etag, age: String(Math.floor((Date.now() - entry.storedAt) / 1000)),
-  };
-  if (matchesEtag(request.headers['if-none-match'], entry.etag)) {
-    response.writeHead(304, headers).end();
-    return { status: 304, bytes: 0 };
+  const notModified = matchesEtag(request.headers['if-none-match'], entry.etag);
+  const sent: SentHit = notModified ? { status: 304, bytes: 0 } : { status: 200, bytes: entry.body.byteLength };
+  const age = Math.floor((Date.now() - entry.storedAt) / 1000);
+  const kind = notModified ? 'notModified' : request.method === 'HEAD' ? 'head' : 'get';
+  let kept = keptHits.get(entry);
+  const hit = kept?.[kind];
+  if (hit !== undefined && hit.age === age && response.sendRendered?.(hit.rendered, requestId) === true) return sent;
+
+  const headers: OutgoingHttpHeaders = { 'x-request-id': requestId, 'x-cache': 'HIT', etag: entry.etag, age: String(age) };
+  if (!notModified) {
+    headers['content-type'] = entry.contentType;
+    headers['content-length'] = entry.body.byteLength;
   }
-  headers['content-type'] = entry.contentType;
-  headers['content-length'] = entry.body.byteLength;
-  // Node sends no body for HEAD, whatever is passed to end().
-  response.writeHead(200, headers).end(entry.body);
-  return { status: 200, bytes: entry.body.byteLength };
+  if (response.endRendered === undefined) {
+    // Node sends no body for HEAD, whatever is passed to end().
+    response.writeHead(sent.status, headers).end(notModified ? undefined : entry.body);
+    return sent;
+  }
+  const rendered = response.endRendered(sent.status, headers, notModified ? undefined : entry.body);
+  if (rendered !== undefined) {
+    if (kept === undefined) keptHits.set(entry, (kept = {}));
+    kept[kind] = { age, rendered };
+  }
+  return sent;
 }

@@ -47,6 +47,10 @@ const cases: readonly Case[] = [
   { name: 'a built-in page between instrument requests', parts: [get('/hello?name=A') + get('/health') + get('/hello?name=B')], statuses: [200, 200, 200] },
   // The hits are asked once the miss is answered: node:http would run pipelined requests at once.
   { name: 'a cache miss, then hits', parts: [get('/cached?name=A'), get('/cached?name=A') + get('/cached?name=A')], options: { answeredBefore: [0, 1] }, statuses: [200, 200, 200] },
+  { name: 'hits answered again: GET, HEAD, GET', parts: [get('/cached?name=R'), get('/cached?name=R'), `HEAD /cached?name=R HTTP/1.1\r\nHost: test\r\n\r\n`, get('/cached?name=R')], options: { answeredBefore: [0, 1, 2, 3] }, statuses: [200, 200, 200, 200], head: [false, false, true] },
+  { name: 'hits answered 304 again', parts: [get('/cached?name=N'), get('/cached?name=N', 'If-None-Match: *\r\n'), get('/cached?name=N', 'If-None-Match: *\r\n')], options: { answeredBefore: [0, 1, 2] }, statuses: [200, 304, 304] },
+  { name: 'hits with the client\'s own request ids', parts: [get('/cached?name=I'), get('/cached?name=I', 'X-Request-Id: mine-1\r\n'), get('/cached?name=I', 'X-Request-Id: a-longer-id-of-mine\r\n'), get('/cached?name=I')], options: { answeredBefore: [0, 1, 2, 3] }, statuses: [200, 200, 200, 200] },
+  { name: 'a hit on a connection that closes after it', parts: [get('/cached?name=C'), get('/cached?name=C'), get('/cached?name=C', 'Connection: close\r\n')], options: { answeredBefore: [0, 1, 2] }, statuses: [200, 200, 200] },
   { name: 'HEAD, then GET', parts: [`HEAD /hello?name=H HTTP/1.1\r\nHost: test\r\n\r\n${get('/hello?name=G')}`], statuses: [200, 200], head: [true] },
   { name: 'a CGI route', parts: [get('/cgi?x=1')], statuses: [404] },
   { name: 'a method the route does not answer', parts: [get('/post-only')], statuses: [405] },

@@ -223,7 +223,7 @@ test('a header node:http would refuse throws before anything is written', async 
 
 test('names are still checked past the valid ones remembered, and a bad value under a known name is refused', () => {
   const written: string[] = [];
-  const target = { keepAliveSeconds: 5, send: (head: string) => written.push(head) };
+  const target = { keepAliveSeconds: 5, send: (head: string) => written.push(head), sendBytes: () => assert.fail('not rendered') };
   const many: Record<string, string> = {};
   for (let n = 0; n < 300; n++) many[`x-name-${n}`] = 'v';
   new FrontResponse(target, false, false).writeHead(200, many).end();
@@ -231,6 +231,43 @@ test('names are still checked past the valid ones remembered, and a bad value un
   assert.throws(() => new FrontResponse(target, false, false).writeHead(200, { 'x-bad name': 'v' }), InvalidResponseHeaderError);
   assert.throws(() => new FrontResponse(target, false, false).writeHead(200, { 'x-name-1': 'v\r\nx: y' }), InvalidResponseHeaderError);
   assert.equal(written.length, 1, 'nothing written for a refused header');
+});
+
+test('a rendered response is what writeHead and end send, and is sent again with another id only while it fits', () => {
+  const written: string[] = [];
+  const target = {
+    keepAliveSeconds: 5,
+    send: (head: string, body: Uint8Array | undefined) => written.push(head + Buffer.from(body ?? []).toString('latin1')),
+    sendBytes: (bytes: Uint8Array) => written.push(Buffer.from(bytes).toString('latin1')),
+  };
+  const body = Buffer.from('hello');
+  const headers = (id: string): Record<string, string | number> => ({ 'x-request-id': id, etag: '"e"', 'content-length': body.length });
+  const first = 'a'.repeat(36);
+  const rendered = new FrontResponse(target, false, false).endRendered(200, headers(first), body);
+  assert.ok(rendered !== undefined);
+  new FrontResponse(target, false, false).writeHead(200, headers(first)).end(body);
+  assert.equal(written[0], written[1], 'rendered as writeHead and end send it');
+
+  const again = new FrontResponse(target, false, false);
+  assert.equal(again.sendRendered(rendered, 'b'.repeat(36)), true);
+  assert.equal(again.statusCode, 200);
+  assert.equal(written[2], written[0]?.replace(first, 'b'.repeat(36)));
+
+  const refused = [
+    new FrontResponse(target, false, false).sendRendered(rendered, 'short'),
+    new FrontResponse(target, true, false).sendRendered(rendered, first),
+    new FrontResponse(target, false, true).sendRendered(rendered, first),
+    new FrontResponse(target, false, false).sendRendered({ ...rendered, second: rendered.second - 1 }, first),
+  ];
+  assert.deepEqual(refused, [false, false, false, false]);
+  assert.equal(written.length, 3, 'nothing sent when it does not fit');
+
+  assert.equal(new FrontResponse(target, false, true).endRendered(200, headers(first), body), undefined, 'a closing connection keeps none');
+  assert.match(written[3] ?? '', /\r\nConnection: close\r\n\r\nhello$/);
+  assert.equal(new FrontResponse(target, false, false).endRendered(200, { etag: '"e"' }), undefined, 'no request id, none kept');
+  const large = Buffer.alloc(8 * 1024, 0x61);
+  assert.equal(new FrontResponse(target, false, false).endRendered(200, { 'x-request-id': first }, large), undefined, 'a large body, none kept');
+  assert.ok(written[5]?.endsWith(large.toString('latin1')));
 });
 
 test('a handler that throws costs its connection only; the failure is reported', async () => {

@@ -128,6 +128,17 @@ export class FrontConnection implements ResponseTarget {
         socket.uncork();
       }
     }
+    this.sent(close);
+  }
+
+  sendBytes(bytes: Uint8Array, close: boolean): void {
+    if (!this.socket.destroyed) this.socket.write(bytes);
+    this.sent(close);
+  }
+
+  /** A response is out: the next request may be read, or the connection ends with it. */
+  private sent(close: boolean): void {
+    const { socket } = this;
     this.answering = false;
     this.idleSince = Date.now();
     if (close) {

@@ -13,6 +13,8 @@ export interface ResponseTarget {
    * connection ends with it.
    */
   send(head: string, body: Uint8Array | undefined, close: boolean): void;
+  /** Writes a whole response, head and body, given as bytes. */
+  sendBytes(bytes: Uint8Array, close: boolean): void;
   /** The `Keep-Alive: timeout=` to announce, in seconds (0: none). */
   readonly keepAliveSeconds: number;
 }
@@ -28,7 +30,7 @@ const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 let dateSecond = Number.NaN;
 let dateText = '';
 
-/** The `Date` header's value now, formatted once a second as `node:http` does. */
+/** The `Date` header's value now, formatted once a second as `node:http` does; `dateSecond` is its second. */
 function httpDateNow(): string {
   const second = Math.floor(Date.now() / 1000);
   if (second !== dateSecond) {
@@ -43,6 +45,27 @@ function headerLine(name: string, value: string | number): string {
   const text = typeof value === 'string' ? value : String(value);
   if (INVALID_VALUE.test(text)) throw new InvalidResponseHeaderError(name);
   return `${name}: ${text}\r\n`;
+}
+
+/** The line of the request id in a head, before its value. */
+const REQUEST_ID_LINE = '\r\nx-request-id: ';
+/** Bodies up to this size are rendered into a response kept for sending again. */
+const MAX_RENDERED_BODY_BYTES = 4 * 1024;
+
+/**
+ * A whole response, head and body, rendered once to be sent again to requests that differ
+ * only in their request id (`FrontResponse.endRendered`).
+ */
+export interface RenderedResponse {
+  readonly bytes: Buffer;
+  /** Where the value of `x-request-id` is in `bytes`, and its length. */
+  readonly idAt: number;
+  readonly idLength: number;
+  /** The second of its `Date` header (`Date.now() / 1000`, rounded down). */
+  readonly second: number;
+  readonly status: number;
+  /** Rendered for a HEAD request: without its body. */
+  readonly headOnly: boolean;
 }
 
 /** Statuses whose response never has a body (RFC 9110 §6.4.1). */
@@ -105,7 +128,56 @@ export class FrontResponse {
     if (this.head === '') this.writeHead(this.statusCode, {});
     this.headersSent = true;
     this.writableFinished = true;
-    const sendBody = body !== undefined && body.byteLength > 0 && !this.headOnly && !bodiless(this.statusCode);
-    this.target.send(this.head, sendBody ? body : undefined, this.close);
+    this.target.send(this.head, this.sendsBody(body) ? body : undefined, this.close);
+  }
+
+  /**
+   * Sends what `writeHead(status, headers)` then `end(body)` would, and returns it rendered,
+   * for `sendRendered` to send to the next requests; undefined when it is not worth keeping:
+   * the connection closes after it, it has no `x-request-id`, or its body is large.
+   * Throws, having sent nothing, as `writeHead` does.
+   */
+  endRendered(status: number, headers: OutgoingHttpHeaders, body?: Uint8Array): RenderedResponse | undefined {
+    this.writeHead(status, headers);
+    const sendBody = this.sendsBody(body);
+    const idAt = this.head.indexOf(REQUEST_ID_LINE);
+    if (this.close || idAt === -1 || (sendBody && body.byteLength > MAX_RENDERED_BODY_BYTES)) {
+      this.end(body);
+      return undefined;
+    }
+    const { head } = this;
+    const bytes = Buffer.allocUnsafe(head.length + (sendBody ? body.byteLength : 0));
+    bytes.write(head, 0, 'latin1');
+    if (sendBody) bytes.set(body, head.length);
+    this.headersSent = true;
+    this.writableFinished = true;
+    this.target.sendBytes(bytes, false);
+    return {
+      bytes, idAt: idAt + REQUEST_ID_LINE.length, idLength: String(headers['x-request-id']).length, second: dateSecond, status,
+      headOnly: this.headOnly,
+    };
+  }
+
+  /**
+   * Sends `rendered` with `requestId` (printable ASCII, as every request id is) in place of the
+   * request id it was rendered with; false, having sent nothing, when it does not fit: its
+   * `Date` is past, the id is not as long, the request is not of the same kind (HEAD or
+   * not), or the connection closes after this response.
+   */
+  sendRendered(rendered: RenderedResponse, requestId: string): boolean {
+    if (this.close || this.writableFinished || requestId.length !== rendered.idLength || rendered.headOnly !== this.headOnly ||
+      rendered.second !== Math.floor(Date.now() / 1000)) return false;
+    const bytes = Buffer.allocUnsafe(rendered.bytes.length);
+    rendered.bytes.copy(bytes);
+    bytes.write(requestId, rendered.idAt, 'latin1');
+    this.statusCode = rendered.status;
+    this.headersSent = true;
+    this.writableFinished = true;
+    this.target.sendBytes(bytes, false);
+    return true;
+  }
+
+  private sendsBody(body: Uint8Array | undefined): body is Uint8Array {
+    return body !== undefined && body.byteLength > 0 && !this.headOnly && !bodiless(this.statusCode);
   }
 }
