@@ -26,6 +26,19 @@ test('a GET with a host is read: method, target as sent, lower-case names, trimm
   assert.equal(head.length, Buffer.byteLength(text));
 });
 
+test('names are read in lower case whatever their case, the common ones and the others alike', () => {
+  const head = request('GET / HTTP/1.1\r\nhOsT: a\r\nUSER-AGENT: u\r\nIf-None-Match: "e"\r\nX-Request-ID: r\r\n' +
+    'Hosts: near\r\nUser-Agent2: near\r\nX-Custom-Thing: c\r\nTE: trailers\r\n\r\n');
+  assert.deepEqual(head.headers, {
+    host: 'a', 'user-agent': 'u', 'if-none-match': '"e"', 'x-request-id': 'r', hosts: 'near', 'user-agent2': 'near',
+    'x-custom-thing': 'c', te: 'trailers',
+  });
+  for (const name of ['CONTENT-LENGTH: 0', 'Transfer-ENCODING: chunked', 'eXpEcT: 100-continue', 'UPGRADE: h2c']) {
+    assert.equal(read(`GET / HTTP/1.1\r\nHost: a\r\n${name}\r\n\r\n`), FOREIGN, name);
+  }
+  assert.equal(read('GET / HTTP/1.1\r\nHost: a\r\nHOST: b\r\n\r\n'), FOREIGN, 'Host twice, in two cases');
+});
+
 test('a HEAD is read, and Connection: close or keep-alive is noted', () => {
   assert.equal(request('HEAD / HTTP/1.1\r\nHost: a\r\n\r\n').method, 'HEAD');
   assert.equal(request('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n').close, true);

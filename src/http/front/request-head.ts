@@ -57,6 +57,38 @@ const VALUE = new Uint8Array(256);
 VALUE[HTAB] = 1;
 for (let byte = 0x20; byte <= 0x7e; byte++) VALUE[byte] = 1;
 
+/**
+ * Header names most requests carry, in lower case. One of them is found in the head without
+ * making a string of it and lowering its case: the constant is used, whose hash is known.
+ */
+const COMMON_NAMES = [
+  'host', 'user-agent', 'accept', 'accept-encoding', 'accept-language', 'connection', 'cache-control', 'cookie', 'referer',
+  'origin', 'pragma', 'if-none-match', 'if-modified-since', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto',
+  'x-real-ip', 'authorization', 'sec-fetch-dest', 'sec-fetch-mode', 'sec-fetch-site', 'sec-fetch-user', 'sec-ch-ua',
+  'sec-ch-ua-mobile', 'sec-ch-ua-platform', 'upgrade-insecure-requests', 'priority', 'dnt', 'te',
+  'content-length', 'transfer-encoding', 'expect', 'upgrade',
+];
+/** `COMMON_NAMES` by length. */
+const COMMON_NAMES_BY_LENGTH: string[][] = [];
+for (const name of COMMON_NAMES) (COMMON_NAMES_BY_LENGTH[name.length] ??= []).push(name);
+
+/**
+ * The common name `text` holds from `start` to `end`, in any case, if it is one. The bytes
+ * there are token characters, for which `code | 0x20` is the lower case of a letter and
+ * leaves `-` and digits as they are.
+ */
+function commonName(text: string, start: number, end: number): string | undefined {
+  const candidates = COMMON_NAMES_BY_LENGTH[end - start];
+  if (candidates === undefined) return undefined;
+  candidates: for (const name of candidates) {
+    for (let index = 0; index < name.length; index++) {
+      if ((text.charCodeAt(start + index) | 0x20) !== name.charCodeAt(index)) continue candidates;
+    }
+    return name;
+  }
+  return undefined;
+}
+
 /** Headers that frame a body or change the connection: a head with any is `node:http`'s. */
 const FOREIGN_HEADERS = new Set(['content-length', 'transfer-encoding', 'expect', 'upgrade', 'http2-settings', '__proto__']);
 
@@ -105,7 +137,7 @@ export function readRequestHead(bytes: Buffer): HeadReading {
       if (code <= 0x5a && code >= 0x41) upper = true;
     }
     if (at === nameStart || text.charCodeAt(at) !== COLON) return FOREIGN;
-    const name = upper ? text.slice(nameStart, at).toLowerCase() : text.slice(nameStart, at);
+    const name = commonName(text, nameStart, at) ?? (upper ? text.slice(nameStart, at).toLowerCase() : text.slice(nameStart, at));
     at++;
     let code = text.charCodeAt(at);
     while (code === SP || code === HTAB) code = text.charCodeAt(++at);
