@@ -78,9 +78,7 @@ function pathOf(url: string): string {
 /** The entry of the memory cache that answers `request` on `match`, if it holds one (counted as a hit). */
 export function findCachedHit(request: DirectRequest, { route }: RouteMatch, cache: ResponseCache): CachedHit | undefined {
   if (!route.cache || route.protocol === 'cgi') return undefined;
-  const url = request.url ?? '/';
-  const queryAt = url.indexOf('?');
-  const entry = cache.heldEntry(cacheKey(pathOf(url), queryAt === -1 ? '' : url.slice(queryAt + 1)));
+  const entry = cache.heldEntry(cacheKey(request.url ?? '/'));
   return entry === undefined ? undefined : { route, entry };
 }
 

@@ -161,7 +161,7 @@ export async function serveInstrument(
   const cgi = route.protocol === 'cgi';
   // A CGI response is more than a body (status, cookies), so only wasio routes are cached.
   const cacheable = route.cache && !cgi && (request.method === 'GET' || request.method === 'HEAD');
-  const key = cacheable ? cacheKey(path, rawQuery) : '';
+  const key = cacheable ? cacheKey(url) : '';
   const ifNoneMatch = request.headers['if-none-match'];
   if (cacheable) {
     // Only a backend that asks another server returns a promise; memory answers at once.

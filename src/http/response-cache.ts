@@ -22,31 +22,34 @@ export interface CachedResponse {
   readonly storedAt: number;
 }
 
-/** Queries in canonical form, by the query as sent: a cached route is mostly asked the same few. */
-const canonicalQueries = new Map<string, string>();
-/** Past this many, the remembered queries are forgotten and gathered anew. */
-const MAX_CANONICAL_QUERIES = 4096;
-/** Longer queries are not remembered, so the memory this takes stays small (a few MB at most). */
-const MAX_REMEMBERED_QUERY_CHARS = 256;
+/** Cache keys by request target as sent: a cached route is mostly asked the same few. */
+const keysByTarget = new Map<string, string>();
+/** Past this many, the remembered keys are forgotten and gathered anew. */
+const MAX_REMEMBERED_KEYS = 4096;
+/** Longer targets are not remembered, so the memory this takes stays small (a few MB at most). */
+const MAX_REMEMBERED_TARGET_CHARS = 256;
+
+/** The cache key of a request target (path and query, as sent): the path plus the query's pairs sorted by name, then value. */
+export function cacheKey(target: string): string {
+  let key = keysByTarget.get(target);
+  if (key === undefined) {
+    const queryAt = target.indexOf('?');
+    const rawQuery = queryAt === -1 ? '' : target.slice(queryAt + 1);
+    const path = queryAt === -1 ? target : target.slice(0, queryAt);
+    key = rawQuery === '' ? path : `${path}?${canonicalQuery(rawQuery)}`;
+    if (target.length <= MAX_REMEMBERED_TARGET_CHARS) {
+      if (keysByTarget.size >= MAX_REMEMBERED_KEYS) keysByTarget.clear();
+      keysByTarget.set(target, key);
+    }
+  }
+  return key;
+}
 
 /** A query's pairs sorted by name, then value, and encoded again. */
 function canonicalQuery(rawQuery: string): string {
-  let canonical = canonicalQueries.get(rawQuery);
-  if (canonical === undefined) {
-    const pairs = [...new URLSearchParams(rawQuery)];
-    pairs.sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
-    canonical = new URLSearchParams(pairs).toString();
-    if (rawQuery.length <= MAX_REMEMBERED_QUERY_CHARS) {
-      if (canonicalQueries.size >= MAX_CANONICAL_QUERIES) canonicalQueries.clear();
-      canonicalQueries.set(rawQuery, canonical);
-    }
-  }
-  return canonical;
-}
-
-/** The cache key: path plus the query's pairs sorted by name, then value. */
-export function cacheKey(path: string, rawQuery: string): string {
-  return rawQuery === '' ? path : `${path}?${canonicalQuery(rawQuery)}`;
+  const pairs = [...new URLSearchParams(rawQuery)];
+  pairs.sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
+  return new URLSearchParams(pairs).toString();
 }
 
 /** A strong validator for a body. */
