@@ -168,7 +168,7 @@ export class FrontResponse {
     if (this.close || this.writableFinished || requestId.length !== rendered.idLength || rendered.headOnly !== this.headOnly ||
       rendered.second !== Math.floor(Date.now() / 1000)) return false;
     const bytes = Buffer.allocUnsafe(rendered.bytes.length);
-    rendered.bytes.copy(bytes);
+    bytes.set(rendered.bytes);
     bytes.write(requestId, rendered.idAt, 'latin1');
     this.statusCode = rendered.status;
     this.headersSent = true;
