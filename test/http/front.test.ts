@@ -265,9 +265,10 @@ test('a rendered response is what writeHead and end send, and is sent again with
   assert.equal(new FrontResponse(target, false, true).endRendered(200, headers(first), body), undefined, 'a closing connection keeps none');
   assert.match(written[3] ?? '', /\r\nConnection: close\r\n\r\nhello$/);
   assert.equal(new FrontResponse(target, false, false).endRendered(200, { etag: '"e"' }), undefined, 'no request id, none kept');
+  assert.equal(new FrontResponse(target, false, false).endRendered(200, { 'x-request-id': ['a', 'b'] }), undefined, 'two request ids, none kept');
   const large = Buffer.alloc(8 * 1024, 0x61);
   assert.equal(new FrontResponse(target, false, false).endRendered(200, { 'x-request-id': first }, large), undefined, 'a large body, none kept');
-  assert.ok(written[5]?.endsWith(large.toString('latin1')));
+  assert.ok(written[6]?.endsWith(large.toString('latin1')));
 });
 
 test('a handler that throws costs its connection only; the failure is reported', async () => {

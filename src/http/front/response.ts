@@ -134,14 +134,15 @@ export class FrontResponse {
   /**
    * Sends what `writeHead(status, headers)` then `end(body)` would, and returns it rendered,
    * for `sendRendered` to send to the next requests; undefined when it is not worth keeping:
-   * the connection closes after it, it has no `x-request-id`, or its body is large.
+   * the connection closes after it, it has no `x-request-id` of one value, or its body is large.
    * Throws, having sent nothing, as `writeHead` does.
    */
   endRendered(status: number, headers: OutgoingHttpHeaders, body?: Uint8Array): RenderedResponse | undefined {
     this.writeHead(status, headers);
     const sendBody = this.sendsBody(body);
+    const requestId = headers['x-request-id'];
     const idAt = this.head.indexOf(REQUEST_ID_LINE);
-    if (this.close || idAt === -1 || (sendBody && body.byteLength > MAX_RENDERED_BODY_BYTES)) {
+    if (this.close || typeof requestId !== 'string' || idAt === -1 || (sendBody && body.byteLength > MAX_RENDERED_BODY_BYTES)) {
       this.end(body);
       return undefined;
     }
@@ -153,7 +154,7 @@ export class FrontResponse {
     this.writableFinished = true;
     this.target.sendBytes(bytes, false);
     return {
-      bytes, idAt: idAt + REQUEST_ID_LINE.length, idLength: String(headers['x-request-id']).length, second: dateSecond, status,
+      bytes, idAt: idAt + REQUEST_ID_LINE.length, idLength: requestId.length, second: dateSecond, status,
       headOnly: this.headOnly,
     };
   }
