@@ -91,12 +91,55 @@ interface Kept {
   readonly bytes: Buffer;
 }
 
+/** The bytes of `target` from `start` to `end`, kept with the fields they were made from. */
+function keep(target: Buffer, start: number, end: number, from: AccessLogFields): Kept {
+  return { from, bytes: Buffer.from(target.subarray(start, end)) };
+}
+
+/** Writes the kept part at `at`; returns where it ends. */
+function writeKept(target: Buffer, at: number, kept: Kept): number {
+  target.set(kept.bytes, at);
+  return at + kept.bytes.length;
+}
+
+/** `,"method":…,"path":…,"status":…,"bytes":…,"durationMs":` */
+function writeRequestPart(target: Buffer, at: number, fields: AccessLogFields): number {
+  at = writeField(target, at, ',"method":', fields.method);
+  at = writeField(target, at, ',"path":', fields.path);
+  at = writeField(target, at, ',"status":', fields.status);
+  at = writeField(target, at, ',"bytes":', fields.bytes);
+  return writeAscii(target, at, ',"durationMs":');
+}
+
+const sameRequest = (a: AccessLogFields, b: AccessLogFields): boolean =>
+  a.method === b.method && a.path === b.path && a.status === b.status && a.bytes === b.bytes;
+
+/** `,"route":…,"cache":…` */
+function writeRoutePart(target: Buffer, at: number, fields: AccessLogFields): number {
+  at = writeField(target, at, ',"route":', fields.route);
+  return writeField(target, at, ',"cache":', fields.cache);
+}
+
+const sameRoute = (a: AccessLogFields, b: AccessLogFields): boolean => a.route === b.route && a.cache === b.cache;
+
+/** `,"remoteAddress":…,"httpVersion":…,"referer":…,"userAgent":…,"msg":"request"}` and the newline. */
+function writeClientPart(target: Buffer, at: number, fields: AccessLogFields): number {
+  at = writeField(target, at, ',"remoteAddress":', fields.remoteAddress);
+  at = writeField(target, at, ',"httpVersion":', fields.httpVersion);
+  at = writeField(target, at, ',"referer":', fields.referer);
+  at = writeField(target, at, ',"userAgent":', fields.userAgent);
+  return writeAscii(target, at, `,"msg":"${ACCESS_LOG_MESSAGE}"}\n`);
+}
+
+const sameClient = (a: AccessLogFields, b: AccessLogFields): boolean =>
+  a.remoteAddress === b.remoteAddress && a.httpVersion === b.httpVersion && a.referer === b.referer && a.userAgent === b.userAgent;
+
 export class AccessLineEncoder {
-  /** `,"method":…,"path":…,"status":…,"bytes":…,"durationMs":` */
+  /** The previous line's request part (`writeRequestPart`). */
   private request: Kept | undefined;
-  /** `,"route":…,"cache":…` */
+  /** The previous line's route part (`writeRoutePart`). */
   private route: Kept | undefined;
-  /** `,"remoteAddress":…,"httpVersion":…,"referer":…,"userAgent":…,"msg":"request"}` and the newline. */
+  /** The previous line's client part (`writeClientPart`). */
   private client: Kept | undefined;
 
   /** The most bytes the line of `requestId` and `fields` can take. */
@@ -116,49 +159,31 @@ export class AccessLineEncoder {
     target[at++] = QUOTE;
     at = writeField(target, at, ',"reqId":', requestId);
 
-    const request = this.request;
-    if (request !== undefined && request.from.method === fields.method && request.from.path === fields.path &&
-      request.from.status === fields.status && request.from.bytes === fields.bytes) {
-      target.set(request.bytes, at);
-      at += request.bytes.length;
+    const { request, route, client } = this;
+    let start = at;
+    if (request !== undefined && sameRequest(request.from, fields)) {
+      at = writeKept(target, at, request);
     } else {
-      const start = at;
-      at = writeField(target, at, ',"method":', fields.method);
-      at = writeField(target, at, ',"path":', fields.path);
-      at = writeField(target, at, ',"status":', fields.status);
-      at = writeField(target, at, ',"bytes":', fields.bytes);
-      at = writeAscii(target, at, ',"durationMs":');
-      this.request = { from: fields, bytes: Buffer.from(target.subarray(start, at)) };
+      at = writeRequestPart(target, at, fields);
+      this.request = keep(target, start, at, fields);
     }
     at = writeNumber(target, at, fields.durationMs);
 
-    const route = this.route;
-    if (route !== undefined && route.from.route === fields.route && route.from.cache === fields.cache) {
-      target.set(route.bytes, at);
-      at += route.bytes.length;
+    start = at;
+    if (route !== undefined && sameRoute(route.from, fields)) {
+      at = writeKept(target, at, route);
     } else {
-      const start = at;
-      at = writeField(target, at, ',"route":', fields.route);
-      at = writeField(target, at, ',"cache":', fields.cache);
-      this.route = { from: fields, bytes: Buffer.from(target.subarray(start, at)) };
+      at = writeRoutePart(target, at, fields);
+      this.route = keep(target, start, at, fields);
     }
     at = writeField(target, at, ',"instanceMs":', fields.instanceMs);
     at = writeField(target, at, ',"queueMs":', fields.queueMs);
     at = writeField(target, at, ',"error":', fields.error);
 
-    const client = this.client;
-    if (client !== undefined && client.from.remoteAddress === fields.remoteAddress && client.from.httpVersion === fields.httpVersion &&
-      client.from.referer === fields.referer && client.from.userAgent === fields.userAgent) {
-      target.set(client.bytes, at);
-      return at + client.bytes.length;
-    }
-    const start = at;
-    at = writeField(target, at, ',"remoteAddress":', fields.remoteAddress);
-    at = writeField(target, at, ',"httpVersion":', fields.httpVersion);
-    at = writeField(target, at, ',"referer":', fields.referer);
-    at = writeField(target, at, ',"userAgent":', fields.userAgent);
-    at = writeAscii(target, at, `,"msg":"${ACCESS_LOG_MESSAGE}"}\n`);
-    this.client = { from: fields, bytes: Buffer.from(target.subarray(start, at)) };
+    start = at;
+    if (client !== undefined && sameClient(client.from, fields)) return writeKept(target, at, client);
+    at = writeClientPart(target, at, fields);
+    this.client = keep(target, start, at, fields);
     return at;
   }
 }
