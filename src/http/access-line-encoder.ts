@@ -29,9 +29,10 @@ VERBATIM[0x5c] = 0;
 
 /** Integers up to this are written digit by digit; larger ones, and fractions that are not hundredths, by `String`. */
 const MAX_DIGITS_VALUE = 1e15;
-/** Room for a number written by `String` (`-1.2345678901234567e-308`). */
-const NUMBER_BYTES = 24;
-/** Room for everything of a line but its strings: names, punctuation, time and numbers. */
+/**
+ * Room for everything of a line but its strings: names and punctuation (about 200 bytes), the
+ * time (24) and five numbers of at most 24 bytes each (`-1.2345678901234567e-308`).
+ */
 const FIXED_BYTES = 512;
 /** The most bytes a string's UTF-16 unit can take in JSON: `\u001f`. */
 const BYTES_PER_UNIT = 6;

@@ -69,8 +69,6 @@ const NO_INSTRUCTIONS = opcodeSet([]);
 const V128 = 0x7b;
 /** Mutable globals are exported under this prefix and their index, so a used instance can be reset. */
 const GLOBAL_EXPORT_PREFIX = 'wasio_global_';
-/** Pages of the largest 32-bit memory: a larger `memory.grow` always fails. */
-const MAX_PAGES = 65_536;
 
 /**
  * The module with a defined memory rewritten into an import where that applies (its size

@@ -124,7 +124,7 @@ test('Connection: close ends the connection after its response; nothing after it
 test('after Connection: close the front reads no more, however much the client sends', async () => {
   // An answer too big to leave at once, so the connection stays open while the client sends.
   const big = Buffer.alloc(32 * 1024 * 1024, 0x42);
-  const harness = await startHarness((request, response) => {
+  const harness = await startHarness((_request, response) => {
     response.writeHead(200, { 'content-length': big.byteLength }).end(big);
     return true;
   });
@@ -160,7 +160,7 @@ test('a client that half-closes gets its answers, then the connection ends', asy
 
 test('a client that half-closes while its answer is pending has gone: the connection is destroyed at once', async () => {
   let late: FrontResponse | undefined;
-  const harness = await startHarness((request, response) => {
+  const harness = await startHarness((_request, response) => {
     late = response;
     return true;
   });
@@ -204,7 +204,7 @@ test('a HEAD is answered with the head only', async () => {
 
 test('a header node:http would refuse throws before anything is written', async () => {
   const thrown: unknown[] = [];
-  const harness = await startHarness((request, response) => {
+  const harness = await startHarness((_request, response) => {
     try {
       response.writeHead(200, { 'x-bad': 'a\r\nInjected: yes' });
     } catch (error) {
@@ -285,7 +285,7 @@ test('a handler that throws costs its connection only; the failure is reported',
 });
 
 test('closing idle connections spares one whose answer is pending', async () => {
-  const harness = await startHarness((request, response) => {
+  const harness = await startHarness((_request, response) => {
     setTimeout(() => response.writeHead(200, { 'content-length': 4 }).end(Buffer.from('done')), 200);
     return true;
   });

@@ -41,7 +41,6 @@ const LF = 0x0a;
 const SP = 0x20;
 const HTAB = 0x09;
 const COLON = 0x3a;
-const SLASH = 0x2f;
 const HASH = 0x23;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 
